@@ -1,0 +1,169 @@
+//! The one public error type.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A boxed error kept as the source of a backend failure.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Result alias used across the matchmaker crates.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything a matchmaker call can fail with.
+///
+/// Backends keep their own detail as the `source` and convert into one of these kinds, so
+/// callers can match on what happened without knowing which backend they talk to.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A key, topic or host was rejected before anything was touched.
+    #[error("invalid key {key:?}: {reason}")]
+    InvalidKey {
+        /// The rejected input (truncated to 80 characters so huge inputs stay readable).
+        key: String,
+        /// Why it was rejected.
+        reason: InvalidKeyReason,
+    },
+    /// `start_heartbeat` was called while nothing was registered.
+    #[error("Register before starting heartbeat.")]
+    NothingRegistered,
+    /// A configuration value is out of range or inconsistent.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+    /// A file the backend needs is missing or malformed.
+    #[error("{path}: {message}")]
+    File {
+        /// The file that was read.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The operation needs a tokio runtime and was called outside one.
+    #[error("no tokio runtime: {0} must be called from within a tokio runtime")]
+    NoRuntime(&'static str),
+    /// The backend's server could not be reached (connection refused, timed out, closed).
+    #[error("{backend} is unavailable: {source}")]
+    Unavailable {
+        /// Backend name, e.g. `etcd`.
+        backend: &'static str,
+        /// The underlying failure.
+        source: BoxError,
+    },
+    /// The server refused the credentials (missing or wrong token, password or certificate).
+    #[error("{backend} refused the credentials: {message}")]
+    Unauthorized {
+        /// Backend name, e.g. `consul`.
+        backend: &'static str,
+        /// What the server said, and what to do about it.
+        message: String,
+    },
+    /// The backend does not support this operation.
+    #[error("{backend} does not support {operation}")]
+    Unsupported {
+        /// Backend name.
+        backend: &'static str,
+        /// The operation that was asked for.
+        operation: &'static str,
+    },
+    /// Any other failure reported by the backend.
+    #[error("{backend} error: {source}")]
+    Backend {
+        /// Backend name.
+        backend: &'static str,
+        /// The underlying failure.
+        source: BoxError,
+    },
+}
+
+impl Error {
+    /// Builds an [`Error::InvalidKey`], truncating very long inputs in the message.
+    pub fn invalid_key(key: &str, reason: InvalidKeyReason) -> Self {
+        const SHOWN: usize = 80;
+        let key = if key.chars().count() > SHOWN {
+            let mut shown: String = key.chars().take(SHOWN).collect();
+            shown.push('…');
+            shown
+        } else {
+            key.to_owned()
+        };
+        Error::InvalidKey { key, reason }
+    }
+
+    /// Wraps a failure to reach a backend's server.
+    pub fn unavailable(backend: &'static str, source: impl Into<BoxError>) -> Self {
+        Error::Unavailable {
+            backend,
+            source: source.into(),
+        }
+    }
+
+    /// Wraps any other backend failure.
+    pub fn backend(backend: &'static str, source: impl Into<BoxError>) -> Self {
+        Error::Backend {
+            backend,
+            source: source.into(),
+        }
+    }
+
+    /// True for failures that may go away by themselves (server unreachable).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Unavailable { .. })
+    }
+}
+
+/// Why a key, topic or host was rejected by [`crate::key`] validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidKeyReason {
+    /// The whole key is empty.
+    Empty,
+    /// The topic part is empty (`.host`, `fanout~` alone, `fanout~.host`).
+    EmptyTopic,
+    /// The host part is empty (`topic.`).
+    EmptyHost,
+    /// A dotted topic has an empty segment (`a..b`, `a.`).
+    EmptyTopicSegment,
+    /// Longer than the documented maximum, in bytes.
+    TooLong {
+        /// Length of the input in bytes.
+        len: usize,
+        /// The maximum allowed.
+        max: usize,
+    },
+    /// Contains NUL or another control character.
+    ControlCharacter {
+        /// Byte offset of the first control character.
+        at: usize,
+    },
+    /// A host contains a character hosts may not contain (`/`, `\`, whitespace).
+    ForbiddenHostCharacter {
+        /// The offending character.
+        ch: char,
+    },
+    /// A host starts with `.` (which also rules out `.` and `..`).
+    HostStartsWithDot,
+    /// A topic to register starts with the fanout prefix `fanout~`.
+    TopicIsFanoutKey,
+}
+
+impl fmt::Display for InvalidKeyReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => f.write_str("it is empty"),
+            Self::EmptyTopic => f.write_str("the topic part is empty"),
+            Self::EmptyHost => f.write_str("the host part after the first '.' is empty"),
+            Self::EmptyTopicSegment => f.write_str("a dotted topic has an empty segment"),
+            Self::TooLong { len, max } => write!(f, "it is {len} bytes long, the maximum is {max}"),
+            Self::ControlCharacter { at } => {
+                write!(f, "it contains a control character at byte {at}")
+            }
+            Self::ForbiddenHostCharacter { ch } => {
+                write!(f, "hosts may not contain {ch:?}")
+            }
+            Self::HostStartsWithDot => f.write_str("hosts may not start with '.'"),
+            Self::TopicIsFanoutKey => {
+                f.write_str("a topic may not start with the fanout prefix 'fanout~'")
+            }
+        }
+    }
+}

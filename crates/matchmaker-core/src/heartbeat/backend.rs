@@ -1,0 +1,123 @@
+//! The hooks a registry backend implements.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::{key, Error, MembershipStream, Result};
+
+/// One `(topic, host)` registration of this process.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Registration {
+    /// The topic served; it may contain dots (`l3_agent.node1`).
+    pub topic: String,
+    /// The host serving it.
+    pub host: String,
+}
+
+impl Registration {
+    /// A registration of `host` for `topic` (not validated; see [`key::validate_pair`]).
+    pub fn new(topic: impl Into<String>, host: impl Into<String>) -> Self {
+        Registration {
+            topic: topic.into(),
+            host: host.into(),
+        }
+    }
+
+    /// The joined key `topic.host` the original passed to `backend_register`.
+    pub fn key_host(&self) -> String {
+        key::join(&self.topic, &self.host)
+    }
+}
+
+/// What a registry knows about one registration, for listings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationInfo {
+    /// The topic.
+    pub topic: String,
+    /// The host.
+    pub host: String,
+    /// Whether the registration is currently alive.
+    pub alive: bool,
+    /// Time left before it expires without a heartbeat, when the backend knows it.
+    pub ttl_left: Option<Duration>,
+    /// The id of the process instance that registered it, when the backend records one.
+    pub instance: Option<String>,
+}
+
+/// Answers which hosts are alive for a topic; what lookups on a heartbeat backend read.
+#[async_trait]
+pub trait HostDirectory: Send + Sync {
+    /// Every live host of `topic`, in a stable order (sorted), without duplicates.
+    async fn live_hosts(&self, topic: &str) -> Result<Vec<String>>;
+}
+
+/// The hooks a registry backend implements to plug into [`super::HeartbeatMatchMaker`].
+///
+/// Every input has been validated by [`key`] before a hook is called.
+///
+/// # Behaviour
+/// - `backend_register` records the registration (alive or not yet alive).
+/// - `backend_unregister` removes that registration only.
+/// - `ack_alive` refreshes the registration; if its record vanished it re-creates it.
+/// - `is_alive` is false for an unknown pair, not an error.
+/// - `expire` removes that pair only.
+/// - `heartbeat` refreshes all of this process's registrations; the default acknowledges
+///   each one, backends with a cheaper way (one lease keep-alive) override it.
+#[async_trait]
+pub trait HeartbeatBackend: HostDirectory + 'static {
+    /// Short backend name for errors and logs, e.g. `memory`.
+    fn name(&self) -> &'static str;
+
+    /// Records a registration.
+    async fn backend_register(&self, registration: &Registration) -> Result<()>;
+
+    /// Removes a registration.
+    async fn backend_unregister(&self, registration: &Registration) -> Result<()>;
+
+    /// Refreshes a registration, re-creating it when its record vanished.
+    async fn ack_alive(&self, registration: &Registration) -> Result<()>;
+
+    /// True when the pair is registered and alive.
+    async fn is_alive(&self, topic: &str, host: &str) -> Result<bool>;
+
+    /// Removes the pair's registration, whoever made it.
+    async fn expire(&self, topic: &str, host: &str) -> Result<()>;
+
+    /// Refreshes every registration in `registrations` (a snapshot). The default acknowledges
+    /// each one, keeps going past failures and returns the first error.
+    async fn heartbeat(&self, registrations: &[Registration]) -> Result<()> {
+        let mut first_error = None;
+        for registration in registrations {
+            if let Err(error) = self.ack_alive(registration).await {
+                tracing::warn!(
+                    backend = self.name(),
+                    topic = %registration.topic,
+                    host = %registration.host,
+                    %error,
+                    "heartbeat failed"
+                );
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Every registration the registry holds, optionally for one topic.
+    async fn list(&self, topic: Option<&str>) -> Result<Vec<RegistrationInfo>> {
+        let _ = topic;
+        Err(Error::Unsupported {
+            backend: self.name(),
+            operation: "list",
+        })
+    }
+
+    /// A stream of joins and leaves, optionally for one topic.
+    fn subscribe(&self, topic: Option<&str>) -> Result<MembershipStream> {
+        let _ = topic;
+        Err(Error::Unsupported {
+            backend: self.name(),
+            operation: "subscribe",
+        })
+    }
+}

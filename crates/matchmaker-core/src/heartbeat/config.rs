@@ -1,0 +1,127 @@
+//! Heartbeat configuration.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// The shortest TTL accepted.
+pub const MIN_TTL: Duration = Duration::from_secs(1);
+/// The TTL used when none is configured.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(10);
+
+/// How a bare-topic lookup picks one host among the live ones.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// A uniformly random live host, as the original Redis matchmaker did.
+    #[default]
+    Random,
+    /// The live hosts in turn, per topic, in their stable order.
+    RoundRobin,
+}
+
+/// TTL, heartbeat interval and host-selection strategy of a heartbeat matchmaker.
+///
+/// Durations are written as `"10s"`, `"500ms"` in config files.
+///
+/// ```
+/// use std::time::Duration;
+/// use matchmaker_core::HeartbeatConfig;
+/// let config = HeartbeatConfig::with_ttl(Duration::from_secs(9));
+/// assert_eq!(config.interval(), Duration::from_secs(3));
+/// assert!(config.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HeartbeatConfig {
+    /// How long a registration stays alive without a heartbeat. At least [`MIN_TTL`].
+    #[serde(with = "humantime_serde")]
+    pub ttl: Duration,
+    /// Time between heartbeats; defaults to a third of the TTL. Must be below the TTL.
+    #[serde(with = "humantime_serde")]
+    pub interval: Option<Duration>,
+    /// How a bare-topic lookup picks one live host.
+    pub strategy: Strategy,
+}
+
+impl Default for HeartbeatConfig {
+    fn default() -> Self {
+        Self::with_ttl(DEFAULT_TTL)
+    }
+}
+
+impl HeartbeatConfig {
+    /// A config with `ttl`, the default interval (TTL/3) and the default strategy.
+    pub fn with_ttl(ttl: Duration) -> Self {
+        HeartbeatConfig {
+            ttl,
+            interval: None,
+            strategy: Strategy::default(),
+        }
+    }
+
+    /// The effective heartbeat interval.
+    pub fn interval(&self) -> Duration {
+        self.interval.unwrap_or(self.ttl / 3)
+    }
+
+    /// Checks TTL >= 1 s and 0 < interval < TTL.
+    pub fn validate(&self) -> Result<()> {
+        if self.ttl < MIN_TTL {
+            return Err(Error::InvalidConfig(format!(
+                "ttl is {:?}, the minimum is {:?}",
+                self.ttl, MIN_TTL
+            )));
+        }
+        let interval = self.interval();
+        if interval.is_zero() || interval >= self.ttl {
+            return Err(Error::InvalidConfig(format!(
+                "heartbeat interval {:?} must be above zero and below the ttl {:?}",
+                interval, self.ttl
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_interval_is_a_third_of_the_ttl() {
+        let config = HeartbeatConfig::with_ttl(Duration::from_secs(3));
+        assert_eq!(config.interval(), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn ttl_below_one_second_is_rejected() {
+        let config = HeartbeatConfig::with_ttl(Duration::from_millis(999));
+        assert!(matches!(config.validate(), Err(Error::InvalidConfig(_))));
+    }
+
+    #[test]
+    fn interval_not_below_ttl_is_rejected() {
+        let mut config = HeartbeatConfig::with_ttl(Duration::from_secs(2));
+        config.interval = Some(Duration::from_secs(2));
+        assert!(config.validate().is_err());
+        config.interval = Some(Duration::ZERO);
+        assert!(config.validate().is_err());
+        config.interval = Some(Duration::from_millis(1500));
+        assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn config_reads_human_durations() {
+        let config: HeartbeatConfig =
+            serde_json::from_str(r#"{"ttl":"6s","interval":"500ms","strategy":"round-robin"}"#)
+                .unwrap();
+        assert_eq!(config.ttl, Duration::from_secs(6));
+        assert_eq!(config.interval(), Duration::from_millis(500));
+        assert_eq!(config.strategy, Strategy::RoundRobin);
+        let defaults: HeartbeatConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(defaults, HeartbeatConfig::default());
+    }
+}

@@ -1,0 +1,251 @@
+//! `HeartbeatMatchMaker`: registrations, the heartbeat task and live lookups over a backend.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use async_trait::async_trait;
+use tokio::task::JoinHandle;
+
+use super::{
+    HeartbeatBackend, HeartbeatConfig, HostDirectory, LiveFanoutExchange, LiveTopicExchange,
+    Registration, RegistrationInfo,
+};
+use crate::{
+    key, Binding, DirectBinding, DirectExchange, Error, Exchange, FanoutBinding, MatchMaker,
+    MembershipStream, Result, Route, Rules, TopicBinding,
+};
+
+/// A matchmaker over a registry backend: the original `HeartbeatMatchMakerBase`, fixed.
+///
+/// Rules, in order: fanout -> every live host, directed -> the key itself, bare topic -> one
+/// live host by the configured strategy. See [`crate::heartbeat`] for what differs from the
+/// original. Dropping it stops its heartbeat task.
+pub struct HeartbeatMatchMaker<B: HeartbeatBackend> {
+    shared: Arc<Shared<B>>,
+    heart: Mutex<Option<JoinHandle<()>>>,
+}
+
+struct Shared<B> {
+    backend: Arc<B>,
+    config: HeartbeatConfig,
+    rules: Rules,
+    registrations: Mutex<BTreeSet<Registration>>,
+}
+
+impl<B: HeartbeatBackend> Shared<B> {
+    fn registrations(&self) -> MutexGuard<'_, BTreeSet<Registration>> {
+        self.registrations
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    async fn send_heartbeats(&self) -> Result<()> {
+        // A snapshot: (un)registering while a beat is under way is safe (upstream bug 1432966).
+        let snapshot: Vec<Registration> = self.registrations().iter().cloned().collect();
+        if snapshot.is_empty() {
+            return Ok(());
+        }
+        self.backend.heartbeat(&snapshot).await
+    }
+}
+
+impl<B: HeartbeatBackend> HeartbeatMatchMaker<B> {
+    /// Wraps `backend` after validating `config`.
+    pub fn new(backend: B, config: HeartbeatConfig) -> Result<Self> {
+        Self::with_shared_backend(Arc::new(backend), config)
+    }
+
+    /// Like [`HeartbeatMatchMaker::new`] for a backend that is already shared.
+    pub fn with_shared_backend(backend: Arc<B>, config: HeartbeatConfig) -> Result<Self> {
+        config.validate()?;
+        let directory: Arc<dyn HostDirectory> = backend.clone();
+        let rules = Rules::new();
+        rules.add(
+            Arc::new(FanoutBinding),
+            Arc::new(LiveFanoutExchange::new(directory.clone())),
+            true,
+        );
+        rules.add(Arc::new(DirectBinding), Arc::new(DirectExchange), true);
+        rules.add(
+            Arc::new(TopicBinding),
+            Arc::new(LiveTopicExchange::new(directory, config.strategy)),
+            true,
+        );
+        Ok(HeartbeatMatchMaker {
+            shared: Arc::new(Shared {
+                backend,
+                config,
+                rules,
+                registrations: Mutex::new(BTreeSet::new()),
+            }),
+            heart: Mutex::new(None),
+        })
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &Arc<B> {
+        &self.shared.backend
+    }
+
+    /// The validated configuration.
+    pub fn config(&self) -> &HeartbeatConfig {
+        &self.shared.config
+    }
+
+    /// This process's registrations, sorted.
+    pub fn registrations(&self) -> Vec<Registration> {
+        self.shared.registrations().iter().cloned().collect()
+    }
+
+    /// The hosts this process has registered, derived from its registrations.
+    pub fn hosts(&self) -> BTreeSet<String> {
+        self.shared
+            .registrations()
+            .iter()
+            .map(|registration| registration.host.clone())
+            .collect()
+    }
+
+    /// True while the heartbeat task runs.
+    pub fn is_heartbeating(&self) -> bool {
+        self.heart()
+            .as_ref()
+            .is_some_and(|handle| !handle.is_finished())
+    }
+
+    /// Every registration the registry holds, optionally for one topic.
+    pub async fn list(&self, topic: Option<&str>) -> Result<Vec<RegistrationInfo>> {
+        if let Some(topic) = topic {
+            key::validate_topic(topic)?;
+        }
+        self.shared.backend.list(topic).await
+    }
+
+    /// A stream of joins and leaves, optionally for one topic.
+    pub fn subscribe(&self, topic: Option<&str>) -> Result<MembershipStream> {
+        if let Some(topic) = topic {
+            key::validate_topic(topic)?;
+        }
+        self.shared.backend.subscribe(topic)
+    }
+
+    fn heart(&self) -> MutexGuard<'_, Option<JoinHandle<()>>> {
+        self.heart
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    async fn beat_loop(shared: Weak<Shared<B>>, interval: std::time::Duration) {
+        loop {
+            // Holding only a weak reference lets the matchmaker drop while the task sleeps.
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
+            if let Err(error) = shared.send_heartbeats().await {
+                tracing::warn!(backend = shared.backend.name(), %error, "heartbeat failed");
+            }
+            drop(shared);
+            tokio::time::sleep(interval).await;
+        }
+    }
+}
+
+impl<B: HeartbeatBackend> Drop for HeartbeatMatchMaker<B> {
+    fn drop(&mut self) {
+        self.stop_heartbeat();
+    }
+}
+
+impl<B: HeartbeatBackend> std::fmt::Debug for HeartbeatMatchMaker<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeartbeatMatchMaker")
+            .field("backend", &self.shared.backend.name())
+            .field("config", &self.shared.config)
+            .field("registrations", &self.shared.registrations().len())
+            .finish()
+    }
+}
+
+#[async_trait]
+impl<B: HeartbeatBackend> MatchMaker for HeartbeatMatchMaker<B> {
+    fn add_binding(&self, binding: Arc<dyn Binding>, exchange: Arc<dyn Exchange>, last: bool) {
+        self.shared.rules.add(binding, exchange, last);
+    }
+
+    async fn queues(&self, key: &str) -> Result<Vec<Route>> {
+        key::parse_key(key)?;
+        self.shared.rules.queues(key).await
+    }
+
+    async fn register(&self, topic: &str, host: &str) -> Result<()> {
+        key::validate_pair(topic, host)?;
+        let registration = Registration::new(topic, host);
+        let newly_added = self.shared.registrations().insert(registration.clone());
+        let outcome = async {
+            self.shared.backend.backend_register(&registration).await?;
+            self.shared.backend.ack_alive(&registration).await
+        }
+        .await;
+        if outcome.is_err() && newly_added {
+            // The caller sees the error and owns the retry; do not keep beating for it.
+            self.shared.registrations().remove(&registration);
+        }
+        outcome
+    }
+
+    async fn unregister(&self, topic: &str, host: &str) -> Result<()> {
+        key::validate_pair(topic, host)?;
+        let registration = Registration::new(topic, host);
+        // Only this pair is forgotten: the host's other topics stay registered.
+        self.shared.registrations().remove(&registration);
+        self.shared
+            .backend
+            .backend_unregister(&registration)
+            .await?;
+        tracing::info!(topic, host, "matchmaker unregistered");
+        Ok(())
+    }
+
+    async fn ack_alive(&self, topic: &str, host: &str) -> Result<()> {
+        key::validate_pair(topic, host)?;
+        self.shared
+            .backend
+            .ack_alive(&Registration::new(topic, host))
+            .await
+    }
+
+    async fn is_alive(&self, topic: &str, host: &str) -> Result<bool> {
+        key::validate_pair(topic, host)?;
+        self.shared.backend.is_alive(topic, host).await
+    }
+
+    async fn expire(&self, topic: &str, host: &str) -> Result<()> {
+        key::validate_pair(topic, host)?;
+        self.shared.backend.expire(topic, host).await
+    }
+
+    async fn send_heartbeats(&self) -> Result<()> {
+        self.shared.send_heartbeats().await
+    }
+
+    fn start_heartbeat(&self) -> Result<()> {
+        if self.shared.registrations().is_empty() {
+            return Err(Error::NothingRegistered);
+        }
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::NoRuntime("start_heartbeat"))?;
+        let mut heart = self.heart();
+        if heart.as_ref().is_some_and(|handle| !handle.is_finished()) {
+            return Ok(());
+        }
+        let task = Self::beat_loop(Arc::downgrade(&self.shared), self.shared.config.interval());
+        *heart = Some(runtime.spawn(task));
+        Ok(())
+    }
+
+    fn stop_heartbeat(&self) {
+        if let Some(handle) = self.heart().take() {
+            handle.abort();
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! The heartbeat machinery: a reusable matchmaker that registry backends plug into.
+//!
+//! A backend implements [`HeartbeatBackend`] (the original's `backend_register`,
+//! `backend_unregister`, `ack_alive`, `is_alive` and `expire` hooks, plus `live_hosts` for
+//! lookups) and wraps itself in a [`HeartbeatMatchMaker`], which keeps the set of this
+//! process's registrations, runs the heartbeat task and answers lookups:
+//!
+//! - bare topic `t`: ONE live host `h`, chosen by the configured [`Strategy`], as `t.h`;
+//! - fanout `fanout~t`: ALL live hosts in a stable order, as `fanout~t.h`;
+//! - directed `t.h`: the key itself, on host `h`.
+//!
+//! # Differences from the original Redis matchmaker
+//! - Fanout queue names keep the `fanout~` prefix (`fanout~t.h`); the Redis matchmaker
+//!   dropped it and returned `t.h`. Every backend here names queues the same way.
+//! - Registrations carry topic and host separately ([`Registration`]), so a dotted topic
+//!   (`l3_agent.node1`) can be registered (upstream bug 1290772).
+//! - Heartbeats work on a snapshot of the registrations (upstream bug 1432966).
+//! - Unregistering `(k1, h)` does not forget host `h` while `(k2, h)` is registered.
+//! - `ack_alive` of a pair whose record vanished re-creates it (upstream bug 1419718).
+
+mod backend;
+mod config;
+mod exchanges;
+mod matchmaker;
+
+pub use backend::{HeartbeatBackend, HostDirectory, Registration, RegistrationInfo};
+pub use config::{HeartbeatConfig, Strategy, DEFAULT_TTL, MIN_TTL};
+pub use exchanges::{LiveFanoutExchange, LiveTopicExchange};
+pub use matchmaker::HeartbeatMatchMaker;

@@ -1,0 +1,270 @@
+//! The key grammar and the validation every backend runs before touching anything.
+//!
+//! - A **bare topic** has no `.`: `scheduler`.
+//! - A **directed key** is `topic.host`; the host is everything after the *first* `.`, so
+//!   hosts may contain dots (`a.b.c` has topic `a` and host `b.c`).
+//! - A **fanout key** starts with [`FANOUT_PREFIX`]: `fanout~scheduler`.
+//!
+//! # Deviations from the original
+//! The original matchmaker accepted any string. We reject, with [`Error::InvalidKey`]:
+//! empty keys; empty parts (`fanout~` alone, `.host`, `topic.`, `a..b` in a topic);
+//! NUL and other control characters anywhere; keys over [`MAX_KEY_LEN`], topics over
+//! [`MAX_TOPIC_LEN`] and hosts over [`MAX_HOST_LEN`] bytes; hosts containing `/`, `\` or
+//! whitespace, or starting with `.`; and topics to register that start with `fanout~`.
+//! Topics may contain `/` and other characters: backends must encode them so they cannot
+//! escape their namespace.
+
+use crate::error::{Error, InvalidKeyReason, Result};
+
+/// The prefix that marks a fanout key.
+pub const FANOUT_PREFIX: &str = "fanout~";
+/// Maximum length of a lookup key, in bytes.
+pub const MAX_KEY_LEN: usize = 512;
+/// Maximum length of a topic, in bytes.
+pub const MAX_TOPIC_LEN: usize = 255;
+/// Maximum length of a host, in bytes (the DNS limit for a name).
+pub const MAX_HOST_LEN: usize = 253;
+
+/// What a lookup key asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind<'a> {
+    /// A bare topic: one host serving it.
+    Topic(&'a str),
+    /// `topic.host`: that host, directly.
+    Direct {
+        /// Text before the first `.`.
+        topic: &'a str,
+        /// Text after the first `.`.
+        host: &'a str,
+    },
+    /// `fanout~topic`: every host serving `topic` (which may itself contain dots).
+    Fanout(&'a str),
+}
+
+/// Validates a lookup key and tells what it asks for.
+///
+/// ```
+/// use matchmaker_core::key::{parse_key, KeyKind};
+/// assert_eq!(parse_key("a.b.c").unwrap(), KeyKind::Direct { topic: "a", host: "b.c" });
+/// assert_eq!(parse_key("fanout~t").unwrap(), KeyKind::Fanout("t"));
+/// assert!(parse_key("topic.").is_err());
+/// ```
+pub fn parse_key(key: &str) -> Result<KeyKind<'_>> {
+    if key.is_empty() {
+        return Err(Error::invalid_key(key, InvalidKeyReason::Empty));
+    }
+    check_len(key, key, MAX_KEY_LEN)?;
+    check_no_control(key, key)?;
+    if let Some(topic) = key.strip_prefix(FANOUT_PREFIX) {
+        if topic.is_empty() {
+            return Err(Error::invalid_key(key, InvalidKeyReason::EmptyTopic));
+        }
+        check_dotted_parts(key, topic)?;
+        return Ok(KeyKind::Fanout(topic));
+    }
+    match key.split_once('.') {
+        None => Ok(KeyKind::Topic(key)),
+        Some((topic, host)) => {
+            check_dotted_parts(key, key)?;
+            Ok(KeyKind::Direct { topic, host })
+        }
+    }
+}
+
+/// Validates a topic to register (it may contain dots, e.g. `l3_agent.node1`).
+pub fn validate_topic(topic: &str) -> Result<()> {
+    if topic.is_empty() {
+        return Err(Error::invalid_key(topic, InvalidKeyReason::EmptyTopic));
+    }
+    check_len(topic, topic, MAX_TOPIC_LEN)?;
+    check_no_control(topic, topic)?;
+    if topic.starts_with(FANOUT_PREFIX) {
+        return Err(Error::invalid_key(
+            topic,
+            InvalidKeyReason::TopicIsFanoutKey,
+        ));
+    }
+    if topic.split('.').any(str::is_empty) {
+        return Err(Error::invalid_key(
+            topic,
+            InvalidKeyReason::EmptyTopicSegment,
+        ));
+    }
+    Ok(())
+}
+
+/// Validates a host name.
+pub fn validate_host(host: &str) -> Result<()> {
+    if host.is_empty() {
+        return Err(Error::invalid_key(host, InvalidKeyReason::EmptyHost));
+    }
+    check_len(host, host, MAX_HOST_LEN)?;
+    check_no_control(host, host)?;
+    check_host_chars(host, host)
+}
+
+/// Validates a `(topic, host)` pair to register, expire or check.
+pub fn validate_pair(topic: &str, host: &str) -> Result<()> {
+    validate_topic(topic)?;
+    validate_host(host)
+}
+
+/// Joins a pair into its direct queue name, `topic.host`.
+pub fn join(topic: &str, host: &str) -> String {
+    let mut queue = String::with_capacity(topic.len() + 1 + host.len());
+    queue.push_str(topic);
+    queue.push('.');
+    queue.push_str(host);
+    queue
+}
+
+/// Checks `topic.host` text (after any fanout prefix): non-empty topic, valid host.
+fn check_dotted_parts(key: &str, dotted: &str) -> Result<()> {
+    let Some((topic, host)) = dotted.split_once('.') else {
+        return Ok(());
+    };
+    if topic.is_empty() {
+        return Err(Error::invalid_key(key, InvalidKeyReason::EmptyTopic));
+    }
+    if host.is_empty() {
+        return Err(Error::invalid_key(key, InvalidKeyReason::EmptyHost));
+    }
+    check_host_chars(key, host)
+}
+
+fn check_host_chars(shown: &str, host: &str) -> Result<()> {
+    if host.starts_with('.') {
+        return Err(Error::invalid_key(
+            shown,
+            InvalidKeyReason::HostStartsWithDot,
+        ));
+    }
+    match host
+        .chars()
+        .find(|&ch| ch == '/' || ch == '\\' || ch.is_whitespace())
+    {
+        Some(ch) => Err(Error::invalid_key(
+            shown,
+            InvalidKeyReason::ForbiddenHostCharacter { ch },
+        )),
+        None => Ok(()),
+    }
+}
+
+fn check_len(shown: &str, text: &str, max: usize) -> Result<()> {
+    if text.len() > max {
+        return Err(Error::invalid_key(
+            shown,
+            InvalidKeyReason::TooLong {
+                len: text.len(),
+                max,
+            },
+        ));
+    }
+    Ok(())
+}
+
+fn check_no_control(shown: &str, text: &str) -> Result<()> {
+    match text.char_indices().find(|(_, ch)| ch.is_control()) {
+        Some((at, _)) => Err(Error::invalid_key(
+            shown,
+            InvalidKeyReason::ControlCharacter { at },
+        )),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(result: Result<impl std::fmt::Debug>) -> InvalidKeyReason {
+        match result {
+            Err(Error::InvalidKey { reason, .. }) => reason,
+            other => panic!("expected InvalidKey, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn host_is_everything_after_the_first_dot() {
+        assert_eq!(
+            parse_key("a.b.c").unwrap(),
+            KeyKind::Direct {
+                topic: "a",
+                host: "b.c"
+            }
+        );
+    }
+
+    #[test]
+    fn fanout_keys_may_contain_dots() {
+        assert_eq!(
+            parse_key("fanout~fantasy.unicorn").unwrap(),
+            KeyKind::Fanout("fantasy.unicorn")
+        );
+    }
+
+    #[test]
+    fn empty_parts_are_rejected() {
+        assert_eq!(reason(parse_key("")), InvalidKeyReason::Empty);
+        assert_eq!(reason(parse_key("fanout~")), InvalidKeyReason::EmptyTopic);
+        assert_eq!(reason(parse_key(".host")), InvalidKeyReason::EmptyTopic);
+        assert_eq!(reason(parse_key("topic.")), InvalidKeyReason::EmptyHost);
+        assert_eq!(reason(parse_key("fanout~.h")), InvalidKeyReason::EmptyTopic);
+        assert_eq!(
+            reason(validate_topic("a..b")),
+            InvalidKeyReason::EmptyTopicSegment
+        );
+    }
+
+    #[test]
+    fn control_characters_are_rejected_with_their_offset() {
+        assert_eq!(
+            reason(parse_key("ab\0c")),
+            InvalidKeyReason::ControlCharacter { at: 2 }
+        );
+        assert_eq!(
+            reason(validate_host("h\n")),
+            InvalidKeyReason::ControlCharacter { at: 1 }
+        );
+    }
+
+    #[test]
+    fn lengths_are_bounded() {
+        let long = "t".repeat(MAX_KEY_LEN + 1);
+        assert_eq!(
+            reason(parse_key(&long)),
+            InvalidKeyReason::TooLong {
+                len: MAX_KEY_LEN + 1,
+                max: MAX_KEY_LEN
+            }
+        );
+        assert!(validate_topic(&"t".repeat(MAX_TOPIC_LEN)).is_ok());
+        assert!(validate_topic(&"t".repeat(MAX_TOPIC_LEN + 1)).is_err());
+        assert!(validate_host(&"h".repeat(MAX_HOST_LEN + 1)).is_err());
+    }
+
+    #[test]
+    fn hosts_may_not_contain_slashes_or_whitespace_or_start_with_a_dot() {
+        for bad in ["a/b", "a\\b", "a b", "..", ".", ".hidden"] {
+            assert!(validate_host(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(parse_key("topic.a/b").is_err());
+        assert!(validate_host("node-1.example.com").is_ok());
+    }
+
+    #[test]
+    fn dotted_topics_can_be_registered() {
+        assert!(validate_pair("l3_agent.node1", "hostA").is_ok());
+        assert_eq!(
+            reason(validate_topic("fanout~x")),
+            InvalidKeyReason::TopicIsFanoutKey
+        );
+    }
+
+    #[test]
+    fn long_inputs_are_truncated_in_the_message() {
+        let err = parse_key(&"x".repeat(10_000)).unwrap_err();
+        assert!(err.to_string().len() < 300, "{err}");
+    }
+}

@@ -1,0 +1,78 @@
+//! The ordered rule list behind every matchmaker's `queues`.
+
+use std::sync::{Arc, RwLock};
+
+use crate::{Binding, Exchange, Result, Route};
+
+#[derive(Clone)]
+struct Rule {
+    binding: Arc<dyn Binding>,
+    exchange: Arc<dyn Exchange>,
+    last: bool,
+}
+
+/// An ordered list of `(binding, exchange, last)` rules.
+///
+/// `queues(key)` tries the rules in insertion order, appends the routes of every rule whose
+/// binding matches, and stops after the first matching rule whose `last` is true. No matching
+/// rule gives an empty list.
+#[derive(Default)]
+pub struct Rules {
+    rules: RwLock<Vec<Rule>>,
+}
+
+impl Rules {
+    /// An empty rule list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a rule.
+    pub fn add(&self, binding: Arc<dyn Binding>, exchange: Arc<dyn Exchange>, last: bool) {
+        self.rules
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(Rule {
+                binding,
+                exchange,
+                last,
+            });
+    }
+
+    /// How many rules there are.
+    pub fn len(&self) -> usize {
+        self.snapshot().len()
+    }
+
+    /// True when there are no rules.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Runs the rules for `key`. The key is not validated here; callers validate first.
+    pub async fn queues(&self, key: &str) -> Result<Vec<Route>> {
+        // Work on a snapshot so no lock is held across an exchange's await.
+        let rules = self.snapshot();
+        let mut routes = Vec::new();
+        for rule in rules.iter().filter(|rule| rule.binding.test(key)) {
+            routes.extend(rule.exchange.run(key).await?);
+            if rule.last {
+                break;
+            }
+        }
+        Ok(routes)
+    }
+
+    fn snapshot(&self) -> Vec<Rule> {
+        self.rules
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+}
+
+impl std::fmt::Debug for Rules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rules").field("len", &self.len()).finish()
+    }
+}
