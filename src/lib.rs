@@ -18,3 +18,9 @@ pub use matchmaker_ring as ring;
 /// The stub backend (feature `stub`).
 #[cfg(feature = "stub")]
 pub use matchmaker_stub as stub;
+/// The etcd lease backend (feature `etcd`).
+#[cfg(feature = "etcd")]
+pub use matchmaker_etcd as etcd;
+/// The Consul TTL-check backend (feature `consul`).
+#[cfg(feature = "consul")]
+pub use matchmaker_consul as consul;
