@@ -26,6 +26,7 @@ mod membership;
 mod route;
 mod rules;
 mod static_matchmaker;
+pub mod telemetry;
 
 pub use binding::{Binding, DirectBinding, FanoutBinding, TopicBinding};
 pub use error::{BoxError, Error, InvalidKeyReason, Result};

@@ -45,7 +45,15 @@ impl<B: HeartbeatBackend> Shared<B> {
         if snapshot.is_empty() {
             return Ok(());
         }
-        self.backend.heartbeat(&snapshot).await
+        let outcome = self.backend.heartbeat(&snapshot).await;
+        crate::telemetry::heartbeat_sent(self.backend.name());
+        tracing::debug!(
+            backend = self.backend.name(),
+            registrations = snapshot.len(),
+            ok = outcome.is_ok(),
+            "heartbeat sent"
+        );
+        outcome
     }
 }
 
@@ -174,6 +182,7 @@ impl<B: HeartbeatBackend> MatchMaker for HeartbeatMatchMaker<B> {
 
     async fn queues(&self, key: &str) -> Result<Vec<Route>> {
         key::parse_key(key)?;
+        crate::telemetry::lookup(self.shared.backend.name());
         self.shared.rules.queues(key).await
     }
 
@@ -186,6 +195,7 @@ impl<B: HeartbeatBackend> MatchMaker for HeartbeatMatchMaker<B> {
             self.shared.backend.ack_alive(&registration).await
         }
         .await;
+        tracing::debug!(topic, host, ok = outcome.is_ok(), "matchmaker registered");
         if outcome.is_err() && newly_added {
             // The caller sees the error and owns the retry; do not keep beating for it.
             self.shared.registrations().remove(&registration);
