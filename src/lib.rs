@@ -6,6 +6,12 @@
 
 pub use matchmaker_core::*;
 
+/// The Consul TTL-check backend (feature `consul`).
+#[cfg(feature = "consul")]
+pub use matchmaker_consul as consul;
+/// The etcd lease backend (feature `etcd`).
+#[cfg(feature = "etcd")]
+pub use matchmaker_etcd as etcd;
 /// The localhost backend (feature `localhost`).
 #[cfg(feature = "localhost")]
 pub use matchmaker_localhost as localhost;
@@ -18,9 +24,14 @@ pub use matchmaker_ring as ring;
 /// The stub backend (feature `stub`).
 #[cfg(feature = "stub")]
 pub use matchmaker_stub as stub;
-/// The etcd lease backend (feature `etcd`).
-#[cfg(feature = "etcd")]
-pub use matchmaker_etcd as etcd;
-/// The Consul TTL-check backend (feature `consul`).
-#[cfg(feature = "consul")]
-pub use matchmaker_consul as consul;
+
+mod backends;
+mod config;
+mod connect;
+mod registry;
+pub mod schemes;
+
+pub use config::{ConnectConfig, ENV_INTERVAL, ENV_STRATEGY, ENV_TTL, ENV_URL};
+pub use connect::{connect, connect_with, from_config_file, from_env};
+pub use registry::{NamedStaticMatchMaker, Registry};
+pub use schemes::Scheme;

@@ -1,0 +1,2 @@
+//! Brokerless RPC over the matchmaker (work in progress).
+fn main() {}

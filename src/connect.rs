@@ -1,0 +1,57 @@
+//! `connect`: build a matchmaker from a URL, a config file or the environment.
+
+use std::path::Path;
+
+use matchmaker_core::Result;
+
+use crate::schemes::{resolve, schemes, split_url, Target};
+use crate::{ConnectConfig, Registry};
+
+/// Connects to the backend named by `url`'s scheme, with its default settings.
+///
+/// Schemes: `memory://[name]`, `localhost://[host]`, `stub://`, `ring:///path/ring.json`,
+/// `etcd://host:port[,host:port]`, `consul://host:port` (each behind its feature; see
+/// [`crate::schemes`]).
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use matchmaker::MatchMaker;
+/// let matchmaker = matchmaker::connect("localhost://node1").await.unwrap();
+/// let routes = matchmaker.queues("scheduler").await.unwrap();
+/// assert_eq!(routes[0].queue, "scheduler.node1");
+/// # });
+/// ```
+pub async fn connect(url: &str) -> Result<Box<dyn Registry>> {
+    connect_with(&ConnectConfig::new(url)).await
+}
+
+/// Connects with the settings of `config`.
+pub async fn connect_with(config: &ConnectConfig) -> Result<Box<dyn Registry>> {
+    config.validate()?;
+    let (scheme, rest) = split_url(&config.url)?;
+    let entry = resolve(schemes(), &scheme)?;
+    let connector = entry.connector().ok_or_else(|| {
+        matchmaker_core::Error::InvalidConfig(format!("{scheme}:// is not compiled in"))
+    })?;
+    let target = Target {
+        url: &config.url,
+        rest,
+        heartbeat: config.heartbeat.as_ref(),
+        options: config.options_for(&scheme),
+    };
+    tracing::debug!(scheme = entry.name, url = %config.url, "matchmaker connecting");
+    let registry = connector(target).await?;
+    tracing::info!(backend = registry.backend_name(), "matchmaker connected");
+    Ok(registry)
+}
+
+/// Connects with the settings of a TOML file (see [`ConnectConfig`]).
+pub async fn from_config_file(path: impl AsRef<Path>) -> Result<Box<dyn Registry>> {
+    connect_with(&ConnectConfig::from_file(path)?).await
+}
+
+/// Connects with the settings of the `MATCHMAKER_URL`, `MATCHMAKER_TTL`,
+/// `MATCHMAKER_HEARTBEAT_INTERVAL` and `MATCHMAKER_STRATEGY` environment variables.
+pub async fn from_env() -> Result<Box<dyn Registry>> {
+    connect_with(&ConnectConfig::from_env()?).await
+}
