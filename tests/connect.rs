@@ -167,3 +167,39 @@ fn scheme_table_reports_which_backends_are_compiled_in() {
     assert_eq!(etcd.is_enabled(), cfg!(feature = "etcd"));
     assert_eq!(etcd.feature, "etcd");
 }
+
+#[cfg(feature = "ring")]
+mod ring {
+    use super::*;
+    use std::io::Write;
+
+    #[tokio::test]
+    async fn ring_url_reads_the_ring_file_at_its_path() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(br#"{"scheduler": ["node1", "node2"]}"#)
+            .unwrap();
+        let url = format!("ring://{}", file.path().display());
+        assert!(url.starts_with("ring:///"), "{url}");
+        let matchmaker = connect(&url).await.unwrap();
+        assert_eq!(matchmaker.backend_name(), "ring");
+        assert_eq!(
+            matchmaker.queues("fanout~scheduler").await.unwrap(),
+            vec![
+                Route::new("fanout~scheduler.node1", "node1"),
+                Route::new("fanout~scheduler.node2", "node2"),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn ring_url_with_a_missing_file_is_a_file_error() {
+        let error = connect("ring:///nonexistent/ring.json").await.unwrap_err();
+        assert!(matches!(error, Error::File { .. }), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn ring_url_without_a_path_says_what_to_write() {
+        let error = connect("ring://").await.unwrap_err();
+        assert!(invalid_config_message(error).contains("ring:///etc/matchmaker/ring.json"));
+    }
+}
