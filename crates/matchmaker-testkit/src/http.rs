@@ -15,6 +15,17 @@ pub(crate) struct Response {
 
 /// Sends `GET path` to `addr` ("127.0.0.1:port") with the given extra headers.
 pub(crate) fn get(addr: &str, path: &str, headers: &[(&str, &str)]) -> Result<Response, String> {
+    request("GET", addr, path, headers, "")
+}
+
+/// Sends `method path` with `body` to `addr` ("127.0.0.1:port") with the given extra headers.
+pub(crate) fn request(
+    method: &str,
+    addr: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<Response, String> {
     let socket: SocketAddr = addr
         .parse()
         .map_err(|err| format!("bad address {addr}: {err}"))?;
@@ -23,11 +34,15 @@ pub(crate) fn get(addr: &str, path: &str, headers: &[(&str, &str)]) -> Result<Re
         .map_err(|err| format!("connect to {addr}: {err}"))?;
     let _ = stream.set_read_timeout(Some(timeout));
     let _ = stream.set_write_timeout(Some(timeout));
-    let mut request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n");
+    let mut request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
+    request.push_str(body);
     stream
         .write_all(request.as_bytes())
         .map_err(|err| format!("send to {addr}: {err}"))?;

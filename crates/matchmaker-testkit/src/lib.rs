@@ -71,8 +71,15 @@ pub(crate) fn shared_or_skip(env_var: &str, server: &str, test_name: &str) -> Op
 
 /// Finds `name` in the directories of `PATH`.
 pub(crate) fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
+    find_in_path_var(name, std::env::var_os("PATH"))
+}
+
+/// Finds `name` in the directories of a `PATH`-style value.
+pub(crate) fn find_in_path_var(
+    name: &str,
+    path_var: Option<std::ffi::OsString>,
+) -> Option<PathBuf> {
+    std::env::split_paths(&path_var?)
         .map(|dir| dir.join(name))
         .find(|candidate| is_executable(candidate))
 }

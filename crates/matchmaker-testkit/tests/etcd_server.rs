@@ -1,11 +1,13 @@
 //! The throwaway etcd: starts healthy, survives kill + restart with its data, cleans up on drop.
 
-use std::io::{Read, Write};
+mod common;
+
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use matchmaker_testkit::etcd::{self, EtcdOptions, EtcdServer};
+use common::pid_is_alive;
+
+use matchmaker_testkit::etcd::{self, EtcdOptions, EtcdServer, TlsFiles};
 use matchmaker_testkit::required;
 
 /// The etcd binary, or None (skip) when it is missing and the tests are not required.
@@ -22,53 +24,30 @@ fn etcd_binary_or_skip(test: &str) -> Option<PathBuf> {
     }
 }
 
-/// Writes a key through etcd's v3 JSON gateway (base64 "a2V5" = "key", "dmFsdWU=" = "value").
-fn http_post(endpoint: &str, path: &str, body: &str) -> String {
-    let mut stream = TcpStream::connect(endpoint).expect("connect to etcd");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "POST {path} HTTP/1.0\r\nHost: {endpoint}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
+/// Sends a JSON request to etcd's v3 gateway (base64 "a2V5" = "key", "dmFsdWU=" = "value").
+fn http_post(endpoint: &str, path: &str, body: &str) -> (u16, String) {
+    common::http(
+        "POST",
+        endpoint,
+        path,
+        &[("Content-Type", "application/json")],
+        body,
     )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
 }
 
 fn put_key(endpoint: &str) {
-    let response = http_post(
-        endpoint,
-        "/v3/kv/put",
-        r#"{"key":"a2V5","value":"dmFsdWU="}"#,
-    );
-    assert!(
-        response.starts_with("HTTP/1.0 200"),
-        "put failed: {response}"
-    );
+    let put = r#"{"key":"a2V5","value":"dmFsdWU="}"#;
+    let (status, body) = http_post(endpoint, "/v3/kv/put", put);
+    assert_eq!(status, 200, "put failed: {body}");
 }
 
 fn key_value(endpoint: &str) -> Option<String> {
-    let response = http_post(endpoint, "/v3/kv/range", r#"{"key":"a2V5"}"#);
-    assert!(
-        response.starts_with("HTTP/1.0 200"),
-        "range failed: {response}"
-    );
-    response
-        .split("\"value\":\"")
+    let (status, body) = http_post(endpoint, "/v3/kv/range", r#"{"key":"a2V5"}"#);
+    assert_eq!(status, 200, "range failed: {body}");
+    body.split("\"value\":\"")
         .nth(1)
         .and_then(|rest| rest.split('"').next())
         .map(String::from)
-}
-
-fn pid_is_alive(pid: u32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
-        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .unwrap_or_default()
-            .contains(") Z ")
 }
 
 #[test]
@@ -160,5 +139,97 @@ fn client_cert_auth_without_tls_is_refused() {
     assert!(
         matches!(error, matchmaker_testkit::TestkitError::InvalidOptions(_)),
         "{error}"
+    );
+}
+
+/// Writes a CA and a server certificate for 127.0.0.1 with the `openssl` command into `dir`.
+fn write_test_certificates(dir: &std::path::Path) -> Option<TlsFiles> {
+    let openssl = |args: &[&str]| {
+        std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .map(|output| assert!(output.status.success(), "openssl {args:?}: {output:?}"))
+    };
+    if openssl(&["version"]).is_err() {
+        return None;
+    }
+    let subject_ca = ["-subj", "/CN=testkit-ca"];
+    openssl(
+        &[
+            &[
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            ][..],
+            &["-keyout", "ca.key", "-out", "ca.pem"],
+            &subject_ca,
+        ]
+        .concat(),
+    )
+    .ok()?;
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ])
+    .ok()?;
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").ok()?;
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-out",
+        "server.pem",
+        "-extfile",
+        "san.ext",
+    ])
+    .ok()?;
+    Some(TlsFiles {
+        ca: dir.join("ca.pem"),
+        cert: dir.join("server.pem"),
+        key: dir.join("server.key"),
+    })
+}
+
+#[test]
+fn tls_etcd_with_client_cert_auth_becomes_ready_and_refuses_plain_http() {
+    let test = "tls_etcd_with_client_cert_auth_becomes_ready_and_refuses_plain_http";
+    let Some(_) = etcd_binary_or_skip(test) else {
+        return;
+    };
+    let certs = tempfile::tempdir().unwrap();
+    let Some(tls) = write_test_certificates(certs.path()) else {
+        eprintln!("skipping {test}: no openssl command to make test certificates");
+        return;
+    };
+    let options = EtcdOptions {
+        tls: Some(tls),
+        client_cert_auth: true,
+    };
+    let server = EtcdServer::start(options).expect("TLS etcd starts");
+    assert_eq!(
+        server.client_url(),
+        format!("https://{}", server.endpoint())
+    );
+    TcpStream::connect(server.endpoint()).expect("TLS etcd listens");
+    let plain =
+        std::panic::catch_unwind(|| common::http("GET", &server.endpoint(), "/health", &[], ""));
+    assert!(
+        !matches!(plain, Ok((200, _))),
+        "a TLS-only etcd must not answer plain HTTP with 200"
     );
 }
