@@ -1,0 +1,132 @@
+//! `EtcdBackend`: the connection, the lease, the cache and the watch task of one process.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use etcd_client::Client;
+use matchmaker_core::{Registration, Result};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+
+use crate::cache::{CacheStatus, RegistrationCache};
+use crate::config::EtcdConfig;
+use crate::connection::connect_client;
+use crate::errors::BACKEND;
+use crate::keys::KeySpace;
+use crate::lease::LeaseKeeper;
+use crate::watcher::{list_prefix, PrefixWatcher};
+
+/// The etcd registry behind an [`crate::EtcdMatchMaker`]: implements the core's
+/// `HeartbeatBackend` and `HostDirectory`.
+///
+/// # Behaviour
+/// - One lease per backend, granted at connect; every key of this process is attached to it,
+///   so a heartbeat is ONE keep-alive on a long-lived stream, whatever the number of keys.
+/// - A lost lease (expired during a pause, revoked, etcd lost its data) is detected by the
+///   next keep-alive or write: a new lease is granted and every registration re-put, in
+///   transactions of at most 128 operations, with one warning.
+/// - A key of ours deleted from outside is re-created by the next heartbeat; the cache tells
+///   which keys are missing, so a steady-state heartbeat costs no extra request.
+/// - Lookups (`live_hosts`, `is_alive`) read the watch-fed cache and never touch the network;
+///   this process's own writes update the cache at once.
+/// - While etcd is unreachable the cache keeps the last known state; see
+///   [`EtcdBackend::cache_status`].
+/// - Dropping the backend aborts its watch task and closes its streams; its keys stay until
+///   the lease expires (at most one TTL later).
+pub struct EtcdBackend {
+    pub(crate) client: Client,
+    pub(crate) keys: KeySpace,
+    pub(crate) cache: RegistrationCache,
+    pub(crate) lease: LeaseKeeper,
+    pub(crate) instance: String,
+    pub(crate) metadata: BTreeMap<String, String>,
+    /// This process's registrations; the lock also serializes writes with re-registration,
+    /// so an unregister can never race a re-put into a phantom key.
+    pub(crate) owned: Mutex<BTreeSet<Registration>>,
+    watcher: JoinHandle<()>,
+}
+
+impl EtcdBackend {
+    /// Connects, grants the lease, lists the prefix into the cache and starts the watch task.
+    ///
+    /// Must be called within a tokio runtime. Fails with `InvalidConfig` for a bad config,
+    /// `Unauthorized` for refused credentials and `Unavailable` when etcd cannot be reached.
+    pub async fn connect(config: &EtcdConfig) -> Result<Self> {
+        config.validate()?;
+        let keys = KeySpace::new(&config.prefix)?;
+        let client = connect_client(config).await?;
+        let lease =
+            LeaseKeeper::grant(client.clone(), config.ttl_seconds(), config.request_timeout)
+                .await?;
+        let cache = RegistrationCache::new();
+        let (entries, revision) = list_prefix(&client, &keys).await?;
+        cache.replace_all(entries, revision);
+        let watcher = PrefixWatcher {
+            client: client.clone(),
+            keys: keys.clone(),
+            cache: cache.clone(),
+        };
+        let watcher = tokio::spawn(watcher.run(revision));
+        let instance = format!("{}-{:08x}", std::process::id(), fastrand::u32(..));
+        tracing::info!(
+            backend = BACKEND,
+            endpoints = ?config.endpoints,
+            prefix = %config.prefix,
+            lease = lease.id(),
+            %instance,
+            "connected to etcd"
+        );
+        Ok(EtcdBackend {
+            client,
+            keys,
+            cache,
+            lease,
+            instance,
+            metadata: config.metadata.clone(),
+            owned: Mutex::new(BTreeSet::new()),
+            watcher,
+        })
+    }
+
+    /// Whether lookups are fresh: watch connected, or stale since when, and the revision.
+    pub fn cache_status(&self) -> CacheStatus {
+        self.cache.status()
+    }
+
+    /// The id of this backend instance, stored in every value it writes.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// The id of the lease this backend's keys are attached to (changes after a lease loss).
+    pub fn lease_id(&self) -> i64 {
+        self.lease.id()
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        self.keys.prefix()
+    }
+
+    /// Revokes the lease now, so every key of this process disappears at once instead of
+    /// one TTL later (for a graceful shutdown). A later heartbeat or write grants a new one.
+    pub async fn revoke_lease(&self) -> Result<()> {
+        self.lease.revoke().await
+    }
+}
+
+impl Drop for EtcdBackend {
+    fn drop(&mut self) {
+        self.watcher.abort();
+    }
+}
+
+impl std::fmt::Debug for EtcdBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EtcdBackend")
+            .field("prefix", &self.keys.prefix())
+            .field("instance", &self.instance)
+            .field("lease", &self.lease.id())
+            .field("cache", &self.cache.status())
+            .finish()
+    }
+}

@@ -1,0 +1,302 @@
+//! `RegistrationCache`: the in-memory copy of the prefix that lookups read.
+//!
+//! Fed by one initial list and then by the watch, plus local updates right after this
+//! process's own writes (so a lookup right after `register` sees it). Every entry remembers
+//! the etcd revision that last changed it, so a late watch event never undoes a newer local
+//! update. Errors never empty it: only a successful list or delete events remove entries.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use futures_util::stream::{self, StreamExt};
+use matchmaker_core::{MembershipEvent, MembershipStream};
+use tokio::sync::mpsc;
+
+/// One registration as the cache knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CachedEntry {
+    /// The lease the key is attached to (0: none).
+    pub(crate) lease: i64,
+    /// The writer's instance id, when the value parsed.
+    pub(crate) instance: Option<String>,
+    /// Revision of the last change to this key.
+    pub(crate) mod_revision: i64,
+}
+
+/// Whether lookups are being served from an up-to-date cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheStatus {
+    /// True while the watch is established and feeding the cache.
+    pub connected: bool,
+    /// When the watch was lost, while it is down: lookups may be stale since then.
+    pub stale_since: Option<Instant>,
+    /// The etcd revision the cache reflects.
+    pub revision: i64,
+}
+
+struct Subscriber {
+    topic: Option<String>,
+    sender: mpsc::UnboundedSender<MembershipEvent>,
+}
+
+struct State {
+    topics: HashMap<String, BTreeMap<String, CachedEntry>>,
+    status: CacheStatus,
+    subscribers: Vec<Subscriber>,
+}
+
+/// The cache; cheap to clone (shared state).
+#[derive(Clone)]
+pub(crate) struct RegistrationCache {
+    state: Arc<Mutex<State>>,
+}
+
+impl RegistrationCache {
+    pub(crate) fn new() -> Self {
+        RegistrationCache {
+            state: Arc::new(Mutex::new(State {
+                topics: HashMap::new(),
+                status: CacheStatus {
+                    connected: false,
+                    stale_since: Some(Instant::now()),
+                    revision: 0,
+                },
+                subscribers: Vec::new(),
+            })),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The sorted hosts of `topic`.
+    pub(crate) fn hosts(&self, topic: &str) -> Vec<String> {
+        self.state()
+            .topics
+            .get(topic)
+            .map(|hosts| hosts.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn entry(&self, topic: &str, host: &str) -> Option<CachedEntry> {
+        self.state().topics.get(topic)?.get(host).cloned()
+    }
+
+    /// Every `(topic, host, entry)`, optionally of one topic, sorted.
+    pub(crate) fn entries(&self, topic: Option<&str>) -> Vec<(String, String, CachedEntry)> {
+        let state = self.state();
+        let mut out: Vec<_> = state
+            .topics
+            .iter()
+            .filter(|(name, _)| topic.map_or(true, |wanted| wanted == name.as_str()))
+            .flat_map(|(name, hosts)| {
+                hosts
+                    .iter()
+                    .map(move |(host, entry)| (name.clone(), host.clone(), entry.clone()))
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        out
+    }
+
+    pub(crate) fn status(&self) -> CacheStatus {
+        self.state().status
+    }
+
+    /// Records a put at `entry.mod_revision`, unless a newer change is already known.
+    pub(crate) fn apply_put(&self, topic: &str, host: &str, entry: CachedEntry) {
+        let mut state = self.state();
+        let hosts = state.topics.entry(topic.to_owned()).or_default();
+        let joined = match hosts.get(host) {
+            Some(existing) if existing.mod_revision > entry.mod_revision => return,
+            Some(_) => false,
+            None => true,
+        };
+        hosts.insert(host.to_owned(), entry);
+        if joined {
+            send(&mut state, joined_event(topic, host));
+        }
+    }
+
+    /// Records a delete at `revision`, unless the entry changed after it.
+    pub(crate) fn apply_delete(&self, topic: &str, host: &str, revision: i64) {
+        let mut state = self.state();
+        let Some(hosts) = state.topics.get_mut(topic) else {
+            return;
+        };
+        match hosts.get(host) {
+            Some(existing) if existing.mod_revision <= revision => {
+                hosts.remove(host);
+                if hosts.is_empty() {
+                    state.topics.remove(topic);
+                }
+                send(&mut state, left_event(topic, host));
+            }
+            _ => {}
+        }
+    }
+
+    /// Replaces the contents with a successful list at `revision`, sending the differences.
+    /// Entries changed locally after `revision` are kept (the watch will confirm them).
+    pub(crate) fn replace_all(&self, listed: Vec<(String, String, CachedEntry)>, revision: i64) {
+        let mut state = self.state();
+        let mut fresh: HashMap<String, BTreeMap<String, CachedEntry>> = HashMap::new();
+        for (topic, host, entry) in listed {
+            fresh.entry(topic).or_default().insert(host, entry);
+        }
+        let mut events = Vec::new();
+        for (topic, hosts) in &state.topics {
+            for (host, entry) in hosts {
+                let listed = fresh.get(topic).is_some_and(|f| f.contains_key(host));
+                if !listed && entry.mod_revision > revision {
+                    let kept = fresh.entry(topic.clone()).or_default();
+                    kept.insert(host.clone(), entry.clone());
+                } else if !listed {
+                    events.push(left_event(topic, host));
+                }
+            }
+        }
+        for (topic, hosts) in &fresh {
+            for host in hosts.keys() {
+                if !state
+                    .topics
+                    .get(topic)
+                    .is_some_and(|h| h.contains_key(host))
+                {
+                    events.push(joined_event(topic, host));
+                }
+            }
+        }
+        state.topics = fresh;
+        state.status.revision = state.status.revision.max(revision);
+        for event in events {
+            send(&mut state, event);
+        }
+    }
+
+    /// Advances the revision the cache reflects.
+    pub(crate) fn set_revision(&self, revision: i64) {
+        let mut state = self.state();
+        state.status.revision = state.status.revision.max(revision);
+    }
+
+    /// Marks the watch as up (fresh) or down (stale since now); true if it changed.
+    pub(crate) fn set_connected(&self, connected: bool) -> bool {
+        let mut state = self.state();
+        if state.status.connected == connected {
+            return false;
+        }
+        state.status.connected = connected;
+        state.status.stale_since = if connected {
+            None
+        } else {
+            Some(Instant::now())
+        };
+        true
+    }
+
+    /// A stream of joins and leaves from now on, optionally for one topic.
+    pub(crate) fn subscribe(&self, topic: Option<&str>) -> MembershipStream {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        self.state().subscribers.push(Subscriber {
+            topic: topic.map(str::to_owned),
+            sender,
+        });
+        Box::pin(
+            stream::unfold(receiver, |mut receiver| async move {
+                let event = receiver.recv().await?;
+                Some((event, receiver))
+            })
+            .fuse(),
+        )
+    }
+}
+
+fn send(state: &mut State, event: MembershipEvent) {
+    state.subscribers.retain(|subscriber| {
+        if subscriber
+            .topic
+            .as_deref()
+            .is_some_and(|topic| topic != event.topic())
+        {
+            return !subscriber.sender.is_closed();
+        }
+        subscriber.sender.send(event.clone()).is_ok()
+    });
+}
+
+fn joined_event(topic: &str, host: &str) -> MembershipEvent {
+    MembershipEvent::Joined {
+        topic: topic.to_owned(),
+        host: host.to_owned(),
+    }
+}
+
+fn left_event(topic: &str, host: &str) -> MembershipEvent {
+    MembershipEvent::Left {
+        topic: topic.to_owned(),
+        host: host.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(mod_revision: i64) -> CachedEntry {
+        CachedEntry {
+            lease: 1,
+            instance: None,
+            mod_revision,
+        }
+    }
+
+    #[test]
+    fn a_late_delete_never_undoes_a_newer_put() {
+        let cache = RegistrationCache::new();
+        cache.apply_put("t", "h", entry(10));
+        cache.apply_delete("t", "h", 8);
+        assert_eq!(cache.hosts("t"), ["h"]);
+        cache.apply_delete("t", "h", 11);
+        assert!(cache.hosts("t").is_empty());
+    }
+
+    #[test]
+    fn a_successful_empty_list_removes_everything_and_reports_leaves() {
+        let cache = RegistrationCache::new();
+        cache.apply_put("t", "b", entry(2));
+        cache.apply_put("t", "a", entry(3));
+        assert_eq!(cache.hosts("t"), ["a", "b"]);
+        let mut events = cache.subscribe(Some("t"));
+        cache.replace_all(Vec::new(), 5);
+        assert!(cache.hosts("t").is_empty());
+        let first = futures_util::FutureExt::now_or_never(events.next()).flatten();
+        assert!(
+            matches!(first, Some(MembershipEvent::Left { .. })),
+            "{first:?}"
+        );
+    }
+
+    #[test]
+    fn a_list_keeps_local_changes_newer_than_its_revision() {
+        let cache = RegistrationCache::new();
+        cache.apply_put("t", "mine", entry(9));
+        cache.replace_all(vec![("t".into(), "other".into(), entry(4))], 7);
+        assert_eq!(cache.hosts("t"), ["mine", "other"]);
+        assert_eq!(cache.status().revision, 7);
+    }
+
+    #[test]
+    fn staleness_is_visible_while_disconnected() {
+        let cache = RegistrationCache::new();
+        assert!(cache.set_connected(true));
+        assert_eq!(cache.status().stale_since, None);
+        assert!(cache.set_connected(false));
+        assert!(!cache.set_connected(false));
+        assert!(cache.status().stale_since.is_some());
+    }
+}

@@ -1,0 +1,59 @@
+//! Building the etcd client from an [`EtcdConfig`].
+
+use std::time::Duration;
+
+use etcd_client::{Certificate, Client, ConnectOptions, Identity, TlsOptions};
+use matchmaker_core::{Error, Result};
+
+use crate::config::{EtcdConfig, EtcdTls};
+use crate::errors::from_client;
+
+/// HTTP/2 pings detect a dead connection that sends no RST (etcd refuses pings more often
+/// than every 5 s by default).
+const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(10);
+const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connects (and authenticates, when a user is configured).
+///
+/// One client serves the whole backend: its channel reconnects by itself for unary calls
+/// after etcd restarts; only the streams (watch, keep-alive) must be re-opened.
+pub(crate) async fn connect_client(config: &EtcdConfig) -> Result<Client> {
+    let mut options = ConnectOptions::new()
+        .with_connect_timeout(config.connect_timeout)
+        .with_timeout(config.request_timeout)
+        .with_keep_alive(KEEP_ALIVE_INTERVAL, KEEP_ALIVE_TIMEOUT);
+    if let Some(user) = &config.user {
+        let password = config.password.clone().unwrap_or_default();
+        // Tokens expire (5 min by default) and die with an etcd restart: refresh them.
+        options = options
+            .with_user(user.clone(), password)
+            .with_auto_token_refresh(true);
+    }
+    if let Some(tls) = &config.tls {
+        options = options.with_tls(tls_options(tls)?);
+    }
+    Client::connect(&config.endpoints, Some(options))
+        .await
+        .map_err(from_client)
+}
+
+fn tls_options(tls: &EtcdTls) -> Result<TlsOptions> {
+    let mut options = TlsOptions::new();
+    if let Some(ca) = &tls.ca {
+        options = options.ca_certificate(Certificate::from_pem(read(ca)?));
+    }
+    if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
+        options = options.identity(Identity::from_pem(read(cert)?, read(key)?));
+    }
+    if let Some(domain) = &tls.domain {
+        options = options.domain_name(domain.clone());
+    }
+    Ok(options)
+}
+
+fn read(path: &std::path::Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|error| Error::File {
+        path: path.to_owned(),
+        message: format!("cannot read TLS file: {error}"),
+    })
+}

@@ -1,0 +1,87 @@
+//! Turning etcd-client failures into the core error kinds.
+
+use matchmaker_core::Error;
+use tonic_code::Code;
+
+/// The backend name used in errors, logs and telemetry.
+pub(crate) const BACKEND: &str = "etcd";
+
+mod tonic_code {
+    pub(crate) use etcd_client::Error as ClientError;
+    /// gRPC status codes we tell apart (numbers from the gRPC spec).
+    #[derive(Debug, PartialEq, Eq)]
+    pub(crate) enum Code {
+        Cancelled,
+        Unknown,
+        InvalidArgument,
+        DeadlineExceeded,
+        NotFound,
+        PermissionDenied,
+        Unavailable,
+        Unauthenticated,
+        Other,
+    }
+
+    pub(crate) fn of(error: &ClientError) -> Option<(Code, String)> {
+        let ClientError::GRpcStatus(status) = error else {
+            return None;
+        };
+        let code = match status.code() as i32 {
+            1 => Code::Cancelled,
+            2 => Code::Unknown,
+            3 => Code::InvalidArgument,
+            4 => Code::DeadlineExceeded,
+            5 => Code::NotFound,
+            7 => Code::PermissionDenied,
+            14 => Code::Unavailable,
+            16 => Code::Unauthenticated,
+            _ => Code::Other,
+        };
+        Some((code, status.message().to_owned()))
+    }
+}
+
+/// Maps an etcd-client error to `Unavailable`, `Unauthorized` or `Backend`.
+pub(crate) fn from_client(error: etcd_client::Error) -> Error {
+    use etcd_client::Error as E;
+    if let Some((code, message)) = tonic_code::of(&error) {
+        return match code {
+            Code::Unauthenticated | Code::PermissionDenied => unauthorized(&message),
+            Code::InvalidArgument if message.contains("authentication failed") => {
+                unauthorized(&message)
+            }
+            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => {
+                Error::unavailable(BACKEND, error)
+            }
+            _ => Error::backend(BACKEND, error),
+        };
+    }
+    match error {
+        E::TransportError(_) | E::IoError(_) | E::LeaseKeepAliveError(_) | E::WatchError(_) => {
+            Error::unavailable(BACKEND, error)
+        }
+        other => Error::backend(BACKEND, other),
+    }
+}
+
+fn unauthorized(message: &str) -> Error {
+    Error::Unauthorized {
+        backend: BACKEND,
+        message: format!("{message} (check the etcd user, password and client certificate)"),
+    }
+}
+
+/// True when etcd says the lease does not exist (expired, revoked, or etcd lost its data).
+pub(crate) fn is_lease_not_found(error: &etcd_client::Error) -> bool {
+    match error {
+        etcd_client::Error::LeaseKeepAliveError(message) => message.contains("not found"),
+        other => tonic_code::of(other).is_some_and(|(code, message)| {
+            code == Code::NotFound && message.contains("lease not found")
+        }),
+    }
+}
+
+/// An `Unavailable` error with a plain message (timeouts, closed streams).
+pub(crate) fn unavailable(message: impl Into<String>) -> Error {
+    Error::unavailable(BACKEND, message.into())
+}

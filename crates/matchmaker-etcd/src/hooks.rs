@@ -1,0 +1,176 @@
+//! `HeartbeatBackend` and `HostDirectory` for [`EtcdBackend`].
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use matchmaker_core::{
+    telemetry, HeartbeatBackend, HostDirectory, MembershipStream, Registration, RegistrationInfo,
+    Result,
+};
+use tracing::Instrument;
+
+use crate::backend::EtcdBackend;
+use crate::errors::{from_client, BACKEND};
+use crate::writes::WriteError;
+
+#[async_trait]
+impl HostDirectory for EtcdBackend {
+    /// Reads the watch-fed cache: no network access.
+    async fn live_hosts(&self, topic: &str) -> Result<Vec<String>> {
+        telemetry::cache_hit(BACKEND);
+        Ok(self.cache.hosts(topic))
+    }
+}
+
+#[async_trait]
+impl HeartbeatBackend for EtcdBackend {
+    fn name(&self) -> &'static str {
+        BACKEND
+    }
+
+    /// Puts the key with this process's lease (replacing the lease first if it was lost).
+    async fn backend_register(&self, registration: &Registration) -> Result<()> {
+        let span = tracing::debug_span!(
+            "etcd_register",
+            topic = %registration.topic,
+            host = %registration.host
+        );
+        async {
+            let mut owned = self.owned.lock().await;
+            let newly_added = owned.insert(registration.clone());
+            let outcome = match self.put_all(&[registration]).await {
+                Ok(()) => Ok(()),
+                Err(WriteError::LeaseNotFound(lost)) => self.recover_lease(&owned, lost).await,
+                Err(WriteError::Other(error)) => Err(error),
+            };
+            if outcome.is_err() && newly_added {
+                owned.remove(registration);
+            }
+            tracing::debug!(ok = outcome.is_ok(), "registered in etcd");
+            outcome
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Deletes the key (whoever wrote it) and stops re-creating it.
+    async fn backend_unregister(&self, registration: &Registration) -> Result<()> {
+        let mut owned = self.owned.lock().await;
+        owned.remove(registration);
+        self.delete(&registration.topic, &registration.host).await
+    }
+
+    /// One keep-alive, then "create the key if it does not exist" in one transaction.
+    async fn ack_alive(&self, registration: &Registration) -> Result<()> {
+        self.keep_lease_alive().await?;
+        match self.put_if_missing(registration).await {
+            Ok(created) => {
+                if created {
+                    telemetry::reregistered(BACKEND, 1);
+                    tracing::info!(
+                        backend = BACKEND,
+                        topic = %registration.topic,
+                        host = %registration.host,
+                        "ack_alive re-created a vanished registration"
+                    );
+                }
+                Ok(())
+            }
+            Err(WriteError::LeaseNotFound(lost)) => {
+                let owned = self.owned.lock().await;
+                self.recover_lease(&owned, lost).await?;
+                drop(owned);
+                self.put_if_missing(registration)
+                    .await
+                    .map(drop)
+                    .map_err(|error| match error {
+                        WriteError::Other(error) => error,
+                        WriteError::LeaseNotFound(_) => {
+                            crate::errors::unavailable("the etcd lease vanished twice in a row")
+                        }
+                    })
+            }
+            Err(WriteError::Other(error)) => Err(error),
+        }
+    }
+
+    /// Reads the cache (what lookups see), not etcd.
+    async fn is_alive(&self, topic: &str, host: &str) -> Result<bool> {
+        Ok(self.cache.entry(topic, host).is_some())
+    }
+
+    /// Deletes the key, whoever wrote it. If it is one of this process's registrations, the
+    /// next heartbeat re-creates it (as a heartbeat re-creates any vanished registration).
+    async fn expire(&self, topic: &str, host: &str) -> Result<()> {
+        self.delete(topic, host).await
+    }
+
+    /// ONE keep-alive for all registrations; re-puts them all if the lease was lost, and
+    /// re-creates keys the cache says were deleted from outside.
+    async fn heartbeat(&self, registrations: &[Registration]) -> Result<()> {
+        let span = tracing::debug_span!(
+            "etcd_heartbeat",
+            lease = self.lease.id(),
+            registrations = registrations.len()
+        );
+        async {
+            self.keep_lease_alive().await?;
+            self.heal_missing_keys().await
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Every registration in the cache, with the time left on its lease.
+    async fn list(&self, topic: Option<&str>) -> Result<Vec<RegistrationInfo>> {
+        let entries = self.cache.entries(topic);
+        let mut ttl_by_lease: BTreeMap<i64, Option<Duration>> = BTreeMap::new();
+        for (_, _, entry) in &entries {
+            if entry.lease == 0 || ttl_by_lease.contains_key(&entry.lease) {
+                continue;
+            }
+            let ttl = self
+                .client
+                .clone()
+                .lease_time_to_live(entry.lease, None)
+                .await
+                .map_err(from_client)?
+                .ttl();
+            let ttl = u64::try_from(ttl).ok().map(Duration::from_secs);
+            ttl_by_lease.insert(entry.lease, ttl);
+        }
+        Ok(entries
+            .into_iter()
+            .map(|(topic, host, entry)| {
+                let ttl_left = ttl_by_lease.get(&entry.lease).copied().flatten();
+                RegistrationInfo {
+                    topic,
+                    host,
+                    alive: entry.lease == 0 || ttl_left.is_some(),
+                    ttl_left,
+                    instance: entry.instance,
+                }
+            })
+            .collect())
+    }
+
+    /// Joins and leaves from now on, fed by the same watch as the cache.
+    fn subscribe(&self, topic: Option<&str>) -> Result<MembershipStream> {
+        Ok(self.cache.subscribe(topic))
+    }
+}
+
+impl EtcdBackend {
+    async fn delete(&self, topic: &str, host: &str) -> Result<()> {
+        let response = self
+            .client
+            .clone()
+            .delete(self.keys.key(topic, host), None)
+            .await
+            .map_err(from_client)?;
+        let revision = response.header().map_or(0, |header| header.revision());
+        self.cache.apply_delete(topic, host, revision);
+        Ok(())
+    }
+}

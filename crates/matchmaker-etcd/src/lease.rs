@@ -1,0 +1,138 @@
+//! `LeaseKeeper`: this process's one lease and its long-lived keep-alive stream.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use etcd_client::{Client, LeaseKeepAliveStream};
+use matchmaker_core::Result;
+use tokio::sync::Mutex;
+
+use crate::errors::{from_client, is_lease_not_found, unavailable};
+
+/// What one keep-alive found out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeepAlive {
+    /// The lease is alive and its countdown restarted.
+    Alive,
+    /// The lease with this id is gone (expired, revoked, or etcd lost its data).
+    Lost(i64),
+}
+
+struct Stream {
+    sender: etcd_client::LeaseKeeper,
+    responses: LeaseKeepAliveStream,
+}
+
+struct State {
+    id: i64,
+    /// The keep-alive stream; `None` until first used and after it broke.
+    stream: Option<Stream>,
+}
+
+/// Owns the lease every key of this process is attached to.
+///
+/// Keep-alives go over ONE stream that stays open between heartbeats; a broken stream
+/// (etcd restarted, connection lost) is re-opened by the next keep-alive.
+pub(crate) struct LeaseKeeper {
+    client: Client,
+    ttl_seconds: i64,
+    timeout: Duration,
+    state: Mutex<State>,
+    current: AtomicI64,
+}
+
+impl LeaseKeeper {
+    /// Grants a lease of `ttl_seconds`.
+    pub(crate) async fn grant(client: Client, ttl_seconds: i64, timeout: Duration) -> Result<Self> {
+        let id = grant(&client, ttl_seconds).await?;
+        Ok(LeaseKeeper {
+            client,
+            ttl_seconds,
+            timeout,
+            state: Mutex::new(State { id, stream: None }),
+            current: AtomicI64::new(id),
+        })
+    }
+
+    /// The current lease id.
+    pub(crate) fn id(&self) -> i64 {
+        self.current.load(Ordering::Acquire)
+    }
+
+    /// Sends ONE keep-alive and reads its answer; re-opens the stream once if it broke.
+    ///
+    /// Cancellation: dropping the future mid-way drops the stream too (it is re-opened by the
+    /// next call), so no stale answer is ever read.
+    pub(crate) async fn keep_alive(&self) -> Result<KeepAlive> {
+        let mut state = self.state.lock().await;
+        let id = state.id;
+        if let Some(mut stream) = state.stream.take() {
+            let exchange = async {
+                stream.sender.keep_alive().await?;
+                stream.responses.message().await
+            };
+            match tokio::time::timeout(self.timeout, exchange).await {
+                Ok(Ok(Some(answer))) if answer.ttl() > 0 => {
+                    state.stream = Some(stream);
+                    return Ok(KeepAlive::Alive);
+                }
+                Ok(Ok(Some(_))) => return Ok(KeepAlive::Lost(id)),
+                Ok(Ok(None)) | Ok(Err(_)) | Err(_) => {
+                    tracing::debug!(lease = id, "keep-alive stream broke; re-opening it");
+                }
+            }
+        }
+        // Opening the stream sends a keep-alive and waits for its answer.
+        let mut client = self.client.clone();
+        match tokio::time::timeout(self.timeout, client.lease_keep_alive(id)).await {
+            Err(_) => Err(unavailable(
+                "etcd did not answer the lease keep-alive in time",
+            )),
+            Ok(Ok((sender, responses))) => {
+                state.stream = Some(Stream { sender, responses });
+                Ok(KeepAlive::Alive)
+            }
+            Ok(Err(error)) if is_lease_not_found(&error) => Ok(KeepAlive::Lost(id)),
+            Ok(Err(error)) => Err(from_client(error)),
+        }
+    }
+
+    /// Replaces the lost lease `lost` with a new one. Returns `Some(new id)` if this call
+    /// replaced it, `None` if another caller already had (nothing to re-put then).
+    pub(crate) async fn replace(&self, lost: i64) -> Result<Option<i64>> {
+        let mut state = self.state.lock().await;
+        if state.id != lost {
+            return Ok(None);
+        }
+        let id = grant(&self.client, self.ttl_seconds).await?;
+        state.id = id;
+        state.stream = None;
+        self.current.store(id, Ordering::Release);
+        Ok(Some(id))
+    }
+
+    /// Revokes the lease (best effort), deleting every key attached to it.
+    pub(crate) async fn revoke(&self) -> Result<()> {
+        let id = self.id();
+        self.client
+            .clone()
+            .lease_revoke(id)
+            .await
+            .map(drop)
+            .map_err(from_client)
+    }
+}
+
+async fn grant(client: &Client, ttl_seconds: i64) -> Result<i64> {
+    let granted = client
+        .clone()
+        .lease_grant(ttl_seconds, None)
+        .await
+        .map_err(from_client)?;
+    tracing::debug!(
+        lease = granted.id(),
+        ttl = granted.ttl(),
+        "etcd lease granted"
+    );
+    Ok(granted.id())
+}

@@ -1,0 +1,187 @@
+//! Writing registrations: single puts, bulk puts in bounded transactions, lease recovery.
+
+use std::collections::BTreeSet;
+
+use etcd_client::{Compare, CompareOp, PutOptions, Txn, TxnOp};
+use matchmaker_core::{telemetry, Registration, Result};
+
+use crate::backend::EtcdBackend;
+use crate::cache::CachedEntry;
+use crate::errors::{from_client, is_lease_not_found, BACKEND};
+use crate::lease::KeepAlive;
+use crate::record::RegistrationRecord;
+
+/// etcd's default `--max-txn-ops`: a bigger transaction is rejected.
+pub(crate) const MAX_TXN_OPS: usize = 128;
+
+/// A write that failed: the lease was gone, or anything else (already mapped).
+pub(crate) enum WriteError {
+    LeaseNotFound(i64),
+    Other(matchmaker_core::Error),
+}
+
+impl EtcdBackend {
+    fn value(&self, registration: &Registration) -> Vec<u8> {
+        RegistrationRecord::new(
+            &registration.topic,
+            &registration.host,
+            &self.instance,
+            &self.metadata,
+        )
+        .to_json()
+    }
+
+    fn put_op(&self, registration: &Registration, lease: i64) -> TxnOp {
+        TxnOp::put(
+            self.keys.key(&registration.topic, &registration.host),
+            self.value(registration),
+            Some(PutOptions::new().with_lease(lease)),
+        )
+    }
+
+    fn remember_put(&self, registration: &Registration, lease: i64, revision: i64) {
+        let entry = CachedEntry {
+            lease,
+            instance: Some(self.instance.clone()),
+            mod_revision: revision,
+        };
+        self.cache
+            .apply_put(&registration.topic, &registration.host, entry);
+    }
+
+    /// Puts `registrations` with the current lease, in transactions of at most 128 puts.
+    pub(crate) async fn put_all(
+        &self,
+        registrations: &[&Registration],
+    ) -> std::result::Result<(), WriteError> {
+        let lease = self.lease.id();
+        for chunk in registrations.chunks(MAX_TXN_OPS) {
+            let operations: Vec<TxnOp> = chunk.iter().map(|r| self.put_op(r, lease)).collect();
+            let response = self
+                .client
+                .clone()
+                .txn(Txn::new().and_then(operations))
+                .await
+                .map_err(|error| classify(error, lease))?;
+            let revision = response.header().map_or(0, |header| header.revision());
+            for registration in chunk {
+                self.remember_put(registration, lease, revision);
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates the key of `registration` only if it does not exist; true if it was created.
+    pub(crate) async fn put_if_missing(
+        &self,
+        registration: &Registration,
+    ) -> std::result::Result<bool, WriteError> {
+        let lease = self.lease.id();
+        let key = self.keys.key(&registration.topic, &registration.host);
+        let txn = Txn::new()
+            .when([Compare::version(key, CompareOp::Equal, 0)])
+            .and_then([self.put_op(registration, lease)]);
+        let response = self
+            .client
+            .clone()
+            .txn(txn)
+            .await
+            .map_err(|error| classify(error, lease))?;
+        if response.succeeded() {
+            let revision = response.header().map_or(0, |header| header.revision());
+            self.remember_put(registration, lease, revision);
+        }
+        Ok(response.succeeded())
+    }
+
+    /// Sends one keep-alive; a lost lease is replaced and everything re-put.
+    pub(crate) async fn keep_lease_alive(&self) -> Result<()> {
+        match self.lease.keep_alive().await? {
+            KeepAlive::Alive => Ok(()),
+            KeepAlive::Lost(lost) => {
+                let owned = self.owned.lock().await;
+                self.recover_lease(&owned, lost).await
+            }
+        }
+    }
+
+    /// Grants a new lease for the lost one and re-puts every registration of `owned`.
+    ///
+    /// Callers hold the `owned` lock, so recovery never races a register or unregister.
+    pub(crate) async fn recover_lease(
+        &self,
+        owned: &BTreeSet<Registration>,
+        lost: i64,
+    ) -> Result<()> {
+        let Some(lease) = self.lease.replace(lost).await? else {
+            // Another caller already replaced it and re-put everything.
+            return Ok(());
+        };
+        tracing::warn!(
+            backend = BACKEND,
+            lost_lease = lost,
+            new_lease = lease,
+            registrations = owned.len(),
+            "etcd lease lost (expired, revoked, or etcd lost its data): re-registering"
+        );
+        let all: Vec<&Registration> = owned.iter().collect();
+        match self.put_all(&all).await {
+            Ok(()) => {
+                telemetry::reregistered(BACKEND, all.len() as u64);
+                Ok(())
+            }
+            Err(WriteError::Other(error)) => Err(error),
+            // The brand-new lease vanished at once: the next heartbeat tries again.
+            Err(WriteError::LeaseNotFound(_)) => Err(crate::errors::unavailable(
+                "the lease granted to replace a lost one vanished immediately",
+            )),
+        }
+    }
+
+    /// Re-creates registrations of ours that the cache says are missing (deleted from
+    /// outside). No request at all when nothing is missing.
+    pub(crate) async fn heal_missing_keys(&self) -> Result<()> {
+        if !self.cache.status().connected {
+            // A stale cache cannot tell what is missing; the re-list after reconnecting will.
+            return Ok(());
+        }
+        let owned = self.owned.lock().await;
+        let lease = self.lease.id();
+        let missing: Vec<&Registration> = owned
+            .iter()
+            .filter(|registration| {
+                match self.cache.entry(&registration.topic, &registration.host) {
+                    None => true,
+                    // Ours, but on an older lease that is going away.
+                    Some(entry) => {
+                        entry.lease != lease && entry.instance.as_deref() == Some(&self.instance)
+                    }
+                }
+            })
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        match self.put_all(&missing).await {
+            Ok(()) => {
+                tracing::warn!(
+                    backend = BACKEND,
+                    count = missing.len(),
+                    "re-created registrations that vanished from etcd"
+                );
+                telemetry::reregistered(BACKEND, missing.len() as u64);
+                Ok(())
+            }
+            Err(WriteError::LeaseNotFound(lost)) => self.recover_lease(&owned, lost).await,
+            Err(WriteError::Other(error)) => Err(error),
+        }
+    }
+}
+
+fn classify(error: etcd_client::Error, lease: i64) -> WriteError {
+    if is_lease_not_found(&error) {
+        WriteError::LeaseNotFound(lease)
+    } else {
+        WriteError::Other(from_client(error))
+    }
+}
