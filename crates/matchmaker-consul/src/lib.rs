@@ -1,2 +1,102 @@
-//! Work in progress.
+//! Consul backend of the matchmaker: which hosts serve this topic right now, from Consul.
+//!
+//! ```no_run
+//! use matchmaker_consul::{connect, ConsulConfig};
+//! use matchmaker_core::MatchMaker;
+//!
+//! # async fn demo() -> matchmaker_core::Result<()> {
+//! let matchmaker = connect(ConsulConfig::from_url("consul://127.0.0.1:8500/prod?ttl=10s")?).await?;
+//! matchmaker.register("scheduler", "node1").await?;
+//! matchmaker.start_heartbeat()?;
+//! let routes = matchmaker.queues("fanout~scheduler").await?; // [("fanout~scheduler.node1", node1)]
+//! # let _ = routes; Ok(()) }
+//! ```
+//!
+//! # How registrations map onto Consul
+//! - Each `(topic, host)` is an agent service on the local agent: name derived from the topic
+//!   (see [`naming`]: `mm-<namespace>--<topic>` encoded into `[a-z0-9-]`, or a hashed name
+//!   when longer than 63 characters), ID unique per `(namespace, topic, host)`, tag
+//!   `mm-ns=<namespace>`, `Address` = host, and `Meta` keeping the exact namespace, topic,
+//!   host and instance id. Lookups filter on `Meta`, so names can never mix topics.
+//! - **One heartbeat request per process**: each backend registers one instance service
+//!   (`matchmaker-instance`) with the only TTL check; every registration's check is an alias
+//!   check (`AliasService`, Consul >= 1.2) of it. A heartbeat is one
+//!   `PUT /v1/agent/check/pass/<id>` every TTL/3, whatever the number of registrations.
+//!   Measured on Consul 1.8.7: when heartbeats stop, the registrations leave `?passing`
+//!   answers at TTL expiry, within milliseconds of the TTL check itself (see
+//!   `tests/heartbeat_stop.rs`).
+//! - **Agent restart**: a `-dev` agent forgets API-registered services; the next check pass
+//!   fails ("does not have associated TTL"), and the backend re-registers everything, logs
+//!   once at warn and counts `matchmaker_reregistrations_total`.
+//!
+//! # Timing
+//! - **Detection time**: a process that stops heartbeating leaves lookups about TTL + 1 s
+//!   after its last heartbeat (TTL expiry, then the blocking query wakes in milliseconds).
+//! - **Deregistration delay**: a dead process's services stay in the *catalog* (as critical,
+//!   hidden from lookups) for `deregister_critical_after` (Consul's minimum is one minute)
+//!   plus up to 30 s, the agent's reaper period. `list` shows them with `alive: false`.
+//!
+//! # Lookups
+//! One blocking-query loop per looked-up or subscribed topic (`health/service/<name>?passing`
+//! with `index` and `wait`), started by the first lookup, which waits (bounded by the request
+//! timeout) for its first answer. Loops are rate-limited (`min_query_interval`), restart from
+//! index 0 when the index goes backwards or after an error, and keep serving the last known
+//! hosts when Consul is unreachable ([`CacheStatus::stale_since`] shows it): an error never
+//! empties a list, while a successful answer with no hosts does. A first lookup that cannot
+//! get an answer fails with `Error::Unavailable`. This process's own `register`,
+//! `unregister` and `expire` show in its lookups as soon as they return.
+//!
+//! - `is_alive` asks Consul directly (`health/service/<name>?passing`), not the cache.
+//! - `expire` removes the service through the local agent when that agent owns it, otherwise
+//!   through `PUT /v1/catalog/deregister`; the owning agent may re-sync a service removed that
+//!   way until its own process unregisters it. Only the owner can remove it for good.
+//! - `subscribe(Some(topic))` streams the joins and leaves its loop sees; `subscribe(None)`
+//!   also watches `catalog/services` for new topics of the namespace. Quick changes between
+//!   two answers are coalesced; a topic first loaded while subscribed reports its hosts as
+//!   joins.
+//!
+//! # ACL and TLS
+//! The token (`?token=`, [`ConsulConfig::token`] or `CONSUL_HTTP_TOKEN`) is sent as
+//! `X-Consul-Token`; a refusal is `Error::Unauthorized` saying how to set one. HTTPS uses
+//! rustls (`consuls://`, or `?tls=1`, with `ca`, `cert`, `key` PEM files).
+//!
+//! # Why not the `consul` or `rs-consul` crates
+//! Neither can make the two calls this backend lives on. `consul` 0.4 (unmaintained since
+//! 2021) is blocking-only, panics when created inside a tokio runtime, has no agent service
+//! registration and no check pass, and its catalog register hits the wrong endpoint.
+//! `rs-consul` 0.15 has no agent endpoints and its default 5 s client timeout cuts blocking
+//! queries short. This crate makes a handful of typed calls over `reqwest` (rustls, sharing
+//! hyper 1 and rustls 0.23 with the etcd backend) instead.
 #![deny(missing_docs)]
+
+mod backend;
+mod cache;
+mod client;
+mod config;
+pub mod naming;
+mod registry;
+mod subscription;
+mod url_config;
+mod watchers;
+
+pub use backend::{CacheStatus, ConsulBackend};
+pub use config::{
+    ConsulConfig, Scheme, TlsConfig, MAX_BLOCKING_WAIT, MIN_DEREGISTER_CRITICAL_AFTER, TOKEN_ENV,
+};
+pub use url_config::URL_SCHEMES;
+
+use matchmaker_core::{HeartbeatMatchMaker, Result};
+
+/// A heartbeat matchmaker over Consul.
+pub type ConsulMatchMaker = HeartbeatMatchMaker<ConsulBackend>;
+
+/// Connects to the agent and builds a matchmaker; the heartbeat starts with `start_heartbeat`.
+pub async fn connect(config: ConsulConfig) -> Result<ConsulMatchMaker> {
+    let backend = ConsulBackend::new(&config).await?;
+    HeartbeatMatchMaker::new(backend, config.heartbeat)
+}
+
+/// [`connect`] from a `consul://` URL.
+pub async fn connect_url(url: &str) -> Result<ConsulMatchMaker> {
+    connect(ConsulConfig::from_url(url)?).await
+}

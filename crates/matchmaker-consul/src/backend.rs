@@ -1,0 +1,249 @@
+//! `ConsulBackend`: the `HeartbeatBackend` and `HostDirectory` over a Consul agent.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use matchmaker_core::{
+    HeartbeatBackend, HostDirectory, MembershipStream, Registration, RegistrationInfo, Result,
+};
+
+use crate::cache::{CacheContext, Members, TopicCache};
+use crate::client::{ConsulClient, PassOutcome, BACKEND};
+use crate::config::ConsulConfig;
+use crate::naming;
+use crate::registry::Registrar;
+use crate::watchers::Watchers;
+
+/// How long a lookup or a (un)registration waits for the cache to catch up, at most.
+const SETTLE_BOUND: Duration = Duration::from_secs(3);
+/// Pause between two polls while waiting for our own change to show.
+const SETTLE_POLL: Duration = Duration::from_millis(15);
+
+/// Health of the lookup cache, for dashboards and readiness probes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheStatus {
+    /// True when the last request to the agent got an answer.
+    pub connected: bool,
+    /// Since when some cached topic could not be refreshed (its last known hosts are served).
+    pub stale_since: Option<Instant>,
+    /// How many service names have a blocking-query loop.
+    pub watched_services: usize,
+}
+
+/// The Consul backend; wrap it in [`crate::ConsulMatchMaker`] (see [`crate::connect`]).
+///
+/// Dropping it stops every blocking-query loop and ends the membership streams; its
+/// registrations stay until their TTL runs out (then Consul reaps them after
+/// `deregister_critical_after`).
+pub struct ConsulBackend {
+    registrar: Registrar,
+    watchers: Arc<Watchers>,
+    request_timeout: Duration,
+}
+
+impl ConsulBackend {
+    /// Connects to the agent named by `config` (one request: `GET /v1/agent/self`).
+    pub async fn new(config: &ConsulConfig) -> Result<Self> {
+        config.validate()?;
+        let client = ConsulClient::new(config)?;
+        let node = client.node_name().await?;
+        let context = Arc::new(CacheContext::new(
+            client.clone(),
+            config.namespace.clone(),
+            config.blocking_wait,
+            config.min_query_interval,
+        ));
+        Ok(ConsulBackend {
+            registrar: Registrar::new(client, config, node),
+            watchers: Watchers::new(context),
+            request_timeout: config.request_timeout,
+        })
+    }
+
+    /// Our namespace.
+    pub fn namespace(&self) -> &str {
+        &self.watchers.context.namespace
+    }
+
+    /// The id of this backend's instance (kept in every registration's Meta).
+    pub fn instance_id(&self) -> &str {
+        self.registrar.instance()
+    }
+
+    /// Connection and staleness of the lookup cache.
+    pub fn cache_status(&self) -> CacheStatus {
+        let (stale_since, watched_services) = self.watchers.staleness();
+        CacheStatus {
+            connected: self.watchers.context.client.is_connected(),
+            stale_since,
+            watched_services,
+        }
+    }
+
+    /// Deregisters every service of our namespace that the catalog knows, whichever process
+    /// registered it (tests and operators clean up with it). Returns how many were removed.
+    pub async fn purge_namespace(&self) -> Result<usize> {
+        self.registrar.purge_namespace().await
+    }
+
+    /// Deregisters this backend's registrations and its instance service now, instead of
+    /// letting them expire. The backend stays usable (the next register starts over).
+    pub async fn shutdown(&self) -> Result<()> {
+        self.registrar.deregister_all().await
+    }
+
+    fn topic_cache(&self, topic: &str) -> Arc<TopicCache> {
+        self.watchers
+            .cache_for(&naming::service_name(self.namespace(), topic))
+    }
+
+    /// Queries the topic's service now until `done` holds (bounded) and feeds the cache, so
+    /// this process sees its own change as soon as the call that made it returns.
+    async fn settle(&self, topic: &str, done: impl Fn(&BTreeSet<String>) -> bool) -> Result<()> {
+        let cache = self.topic_cache(topic);
+        // Apply after the loop's first answer, so the change is reported as an event.
+        let _ = cache.loaded(self.request_timeout).await;
+        let context = &self.watchers.context;
+        let deadline = Instant::now() + SETTLE_BOUND;
+        loop {
+            let (entries, index) = context
+                .client
+                .health_service(&cache.name, true, None)
+                .await?;
+            let members: Members = context.members_of(&entries);
+            let hosts = members.get(topic).cloned().unwrap_or_default();
+            context.apply(&cache, members, index, false);
+            if done(&hosts) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                tracing::warn!(
+                    topic,
+                    "consul did not show our change within {SETTLE_BOUND:?}"
+                );
+                return Ok(());
+            }
+            tokio::time::sleep(SETTLE_POLL).await;
+        }
+    }
+}
+
+impl Drop for ConsulBackend {
+    fn drop(&mut self) {
+        self.watchers.stop();
+    }
+}
+
+impl std::fmt::Debug for ConsulBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsulBackend")
+            .field("namespace", &self.namespace())
+            .field("instance", &self.instance_id())
+            .field("cache", &self.cache_status())
+            .finish()
+    }
+}
+
+#[async_trait]
+impl HostDirectory for ConsulBackend {
+    #[tracing::instrument(level = "debug", skip(self))]
+    async fn live_hosts(&self, topic: &str) -> Result<Vec<String>> {
+        let cache = self.topic_cache(topic);
+        let snapshot = cache.loaded(self.request_timeout).await?;
+        matchmaker_core::telemetry::cache_hit(BACKEND);
+        Ok(snapshot
+            .members
+            .get(topic)
+            .map(|hosts| hosts.iter().cloned().collect())
+            .unwrap_or_default())
+    }
+}
+
+#[async_trait]
+impl HeartbeatBackend for ConsulBackend {
+    fn name(&self) -> &'static str {
+        BACKEND
+    }
+
+    #[tracing::instrument(level = "debug", skip(self), fields(topic = %registration.topic, host = %registration.host))]
+    async fn backend_register(&self, registration: &Registration) -> Result<()> {
+        self.registrar.register(registration).await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self), fields(topic = %registration.topic, host = %registration.host))]
+    async fn backend_unregister(&self, registration: &Registration) -> Result<()> {
+        self.registrar.unregister(registration).await?;
+        self.settle(&registration.topic, |hosts| {
+            !hosts.contains(&registration.host)
+        })
+        .await
+    }
+
+    /// Re-creates the pair's service if it vanished, passes the process's TTL check, and waits
+    /// (bounded) until the pair shows in this process's lookups.
+    async fn ack_alive(&self, registration: &Registration) -> Result<()> {
+        if self.registrar.ack(registration).await? {
+            self.watchers.reset_all();
+        }
+        self.settle(&registration.topic, |hosts| {
+            hosts.contains(&registration.host)
+        })
+        .await
+    }
+
+    /// `is_alive` asks the catalog (`health/service/<name>?passing`), not the cache: true when
+    /// the pair's service exists anywhere in the cluster and all its checks pass.
+    async fn is_alive(&self, topic: &str, host: &str) -> Result<bool> {
+        let name = naming::service_name(self.namespace(), topic);
+        let (entries, _) = self
+            .watchers
+            .context
+            .client
+            .health_service(&name, true, None)
+            .await?;
+        let members = self.watchers.context.members_of(&entries);
+        Ok(members.get(topic).is_some_and(|hosts| hosts.contains(host)))
+    }
+
+    async fn expire(&self, topic: &str, host: &str) -> Result<()> {
+        self.registrar.expire(topic, host).await?;
+        self.settle(topic, |hosts| !hosts.contains(host)).await
+    }
+
+    /// One request per beat for the whole process: pass the instance's TTL check. When the
+    /// agent forgot it (restart), re-register everything and pass again.
+    #[tracing::instrument(level = "debug", skip_all, fields(registrations = registrations.len()))]
+    async fn heartbeat(&self, registrations: &[Registration]) -> Result<()> {
+        let _ = registrations;
+        match self.registrar.pass().await? {
+            PassOutcome::Passed => Ok(()),
+            PassOutcome::CheckMissing => {
+                self.registrar.reregister_all().await?;
+                self.watchers.reset_all();
+                Ok(())
+            }
+        }
+    }
+
+    async fn list(&self, topic: Option<&str>) -> Result<Vec<RegistrationInfo>> {
+        self.registrar.list(topic).await
+    }
+
+    /// Joins and leaves seen by the blocking-query loops. `Some(topic)` starts that topic's
+    /// loop; `None` also watches the catalog for new topics of the namespace.
+    fn subscribe(&self, topic: Option<&str>) -> Result<MembershipStream> {
+        let receiver = self.watchers.context.events.subscribe();
+        match topic {
+            Some(topic) => {
+                self.topic_cache(topic);
+            }
+            None => self.watchers.watch_catalog(),
+        }
+        Ok(crate::subscription::stream(
+            receiver,
+            topic.map(str::to_owned),
+        ))
+    }
+}

@@ -1,0 +1,275 @@
+//! The lookup cache: one blocking-query loop per service name, feeding snapshots and events.
+//!
+//! A loop asks `health/service/<name>?passing` with the last `X-Consul-Index`, applies each
+//! answer, waits at least `min_query_interval` before the next query, resets the index to 0
+//! when it goes backwards or after an error, and keeps the last known hosts on errors
+//! (stale-on-error) while recording since when they are stale.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use matchmaker_core::{Error, MembershipEvent, Result};
+use tokio::sync::{broadcast, watch, Notify};
+
+use crate::client::{ConsulClient, ServiceEntry, BACKEND};
+use crate::naming::{META_HOST, META_NAMESPACE, META_TOPIC};
+
+/// Live hosts per topic, as one service name's query last answered.
+pub(crate) type Members = BTreeMap<String, BTreeSet<String>>;
+
+/// What a cache entry holds.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Snapshot {
+    /// True once a query succeeded.
+    pub loaded: bool,
+    /// `X-Consul-Index` of the answer applied last.
+    pub index: u64,
+    pub members: Members,
+    /// Since when the loop fails to refresh (the members are the last known ones).
+    pub stale_since: Option<Instant>,
+    /// The last failure, kept for a first lookup that cannot be answered.
+    pub last_error: Option<String>,
+}
+
+/// The cache entry of one service name.
+pub(crate) struct TopicCache {
+    pub name: String,
+    state: watch::Sender<Snapshot>,
+    /// Wakes the loop to re-query from index 0 (after a re-registration).
+    reset: Notify,
+}
+
+/// What the loops share with the backend.
+pub(crate) struct CacheContext {
+    pub client: ConsulClient,
+    pub namespace: String,
+    pub blocking_wait: Duration,
+    pub min_query_interval: Duration,
+    pub events: broadcast::Sender<MembershipEvent>,
+    /// Serialises applying answers so events come out in order.
+    apply_lock: Mutex<()>,
+}
+
+impl CacheContext {
+    pub fn new(
+        client: ConsulClient,
+        namespace: String,
+        blocking_wait: Duration,
+        min_query_interval: Duration,
+    ) -> Self {
+        CacheContext {
+            client,
+            namespace,
+            blocking_wait,
+            min_query_interval,
+            events: broadcast::channel(1024).0,
+            apply_lock: Mutex::new(()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        self.apply_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Live hosts per topic of our namespace in a `?passing` answer.
+    pub fn members_of(&self, entries: &[ServiceEntry]) -> Members {
+        let mut members = Members::new();
+        for entry in entries {
+            if entry.meta(META_NAMESPACE) != Some(self.namespace.as_str()) || !entry.is_passing() {
+                continue;
+            }
+            if let (Some(topic), Some(host)) = (entry.meta(META_TOPIC), entry.meta(META_HOST)) {
+                members
+                    .entry(topic.to_owned())
+                    .or_default()
+                    .insert(host.to_owned());
+            }
+        }
+        members
+    }
+
+    /// Applies an answer with `index`; `force` accepts an index that went backwards.
+    /// Returns false when the answer is older than what the cache holds.
+    pub fn apply(&self, cache: &TopicCache, members: Members, index: u64, force: bool) -> bool {
+        let _guard = self.lock();
+        let current = cache.state.borrow().clone();
+        if current.loaded && index < current.index && !force {
+            return false;
+        }
+        for event in diff(&current.members, &members) {
+            // No subscriber is not an error: events are only for whoever listens.
+            let _ = self.events.send(event);
+        }
+        cache.state.send_replace(Snapshot {
+            loaded: true,
+            index,
+            members,
+            stale_since: None,
+            last_error: None,
+        });
+        true
+    }
+
+    fn mark_stale(&self, cache: &TopicCache, error: &Error) {
+        let _guard = self.lock();
+        cache.state.send_modify(|state| {
+            state.stale_since.get_or_insert_with(Instant::now);
+            state.last_error = Some(error.to_string());
+        });
+    }
+}
+
+impl TopicCache {
+    pub fn new(name: String) -> Arc<Self> {
+        Arc::new(TopicCache {
+            name,
+            state: watch::channel(Snapshot::default()).0,
+            reset: Notify::new(),
+        })
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        self.state.borrow().clone()
+    }
+
+    /// Makes the loop re-query from index 0 now.
+    pub fn reset(&self) {
+        self.reset.notify_one();
+    }
+
+    /// Waits until the first answer arrived, at most `bound`; the snapshot then.
+    pub async fn loaded(&self, bound: Duration) -> Result<Snapshot> {
+        let mut receiver = self.state.subscribe();
+        let waited = tokio::time::timeout(bound, receiver.wait_for(|state| state.loaded)).await;
+        let snapshot = self.snapshot();
+        if snapshot.loaded {
+            return Ok(snapshot);
+        }
+        let why = match (waited, &snapshot.last_error) {
+            (_, Some(error)) => error.clone(),
+            (Err(_), None) => format!("no answer for service {} within {bound:?}", self.name),
+            (Ok(_), None) => "the lookup cache was closed".to_owned(),
+        };
+        Err(Error::unavailable(BACKEND, why))
+    }
+
+    /// The blocking-query loop; runs until its task is aborted.
+    pub async fn run(self: Arc<Self>, context: Arc<CacheContext>) {
+        let mut index = 0_u64;
+        let mut failures = 0_u32;
+        loop {
+            let started = Instant::now();
+            let query = context.client.health_service(
+                &self.name,
+                true,
+                Some((index, context.blocking_wait)),
+            );
+            let outcome = tokio::select! {
+                outcome = query => Some(outcome),
+                () = self.reset.notified() => None,
+            };
+            match outcome {
+                None => {
+                    index = 0;
+                    continue;
+                }
+                Some(Ok((entries, new_index))) => {
+                    if failures > 0 {
+                        matchmaker_core::telemetry::watch_restarted(BACKEND);
+                        tracing::info!(service = %self.name, "consul lookup loop recovered");
+                    }
+                    failures = 0;
+                    // Consul's rule: an index that went backwards means "start over".
+                    let went_backwards = new_index < index;
+                    let members = context.members_of(&entries);
+                    context.apply(&self, members, new_index, went_backwards || index == 0);
+                    index = if went_backwards { 0 } else { new_index.max(1) };
+                    tracing::trace!(service = %self.name, index, "consul lookup refreshed");
+                }
+                Some(Err(error)) => {
+                    failures += 1;
+                    context.mark_stale(&self, &error);
+                    // The agent may have restarted with a fresh index: start over.
+                    index = 0;
+                    if failures == 1 {
+                        tracing::warn!(service = %self.name, %error, "consul lookup failed; serving the last known hosts");
+                    }
+                    let backoff = Duration::from_millis(100 * u64::from(failures.min(20)));
+                    tokio::time::sleep(backoff).await;
+                }
+            }
+            let elapsed = started.elapsed();
+            if elapsed < context.min_query_interval {
+                tokio::time::sleep(context.min_query_interval - elapsed).await;
+            }
+        }
+    }
+}
+
+/// Joins and leaves between two member maps, topic by topic.
+pub(crate) fn diff(old: &Members, new: &Members) -> Vec<MembershipEvent> {
+    let empty = BTreeSet::new();
+    let topics: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    let mut events = Vec::new();
+    for topic in topics {
+        let before = old.get(topic).unwrap_or(&empty);
+        let after = new.get(topic).unwrap_or(&empty);
+        for host in before.difference(after) {
+            events.push(MembershipEvent::Left {
+                topic: topic.clone(),
+                host: host.clone(),
+            });
+        }
+        for host in after.difference(before) {
+            events.push(MembershipEvent::Joined {
+                topic: topic.clone(),
+                host: host.clone(),
+            });
+        }
+    }
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn members(pairs: &[(&str, &str)]) -> Members {
+        let mut members = Members::new();
+        for (topic, host) in pairs {
+            members
+                .entry((*topic).to_owned())
+                .or_default()
+                .insert((*host).to_owned());
+        }
+        members
+    }
+
+    #[test]
+    fn diff_reports_joins_and_leaves_per_topic() {
+        let old = members(&[("t", "a"), ("t", "b")]);
+        let new = members(&[("t", "b"), ("t", "c"), ("u", "a")]);
+        let events = diff(&old, &new);
+        assert_eq!(
+            events,
+            vec![
+                MembershipEvent::Left {
+                    topic: "t".into(),
+                    host: "a".into()
+                },
+                MembershipEvent::Joined {
+                    topic: "t".into(),
+                    host: "c".into()
+                },
+                MembershipEvent::Joined {
+                    topic: "u".into(),
+                    host: "a".into()
+                },
+            ]
+        );
+        assert!(diff(&new, &new).is_empty());
+    }
+}

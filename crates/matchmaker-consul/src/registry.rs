@@ -1,0 +1,298 @@
+//! `Registrar`: this process's services on the local agent, its one TTL check, and the
+//! catalog-wide operations (expire, list, purge).
+//!
+//! Every registration is an agent service whose only check is an alias of the process's
+//! instance service, which holds the one TTL check: a heartbeat is one `check/pass` request
+//! whatever the number of registrations, and when it stops every registration turns critical
+//! together, at TTL expiry.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use matchmaker_core::{Registration, RegistrationInfo, Result};
+
+use crate::client::{
+    CheckDefinition, ConsulClient, PassOutcome, ServiceEntry, ServiceRegistration, BACKEND,
+};
+use crate::config::ConsulConfig;
+use crate::naming::{self, META_HOST, META_INSTANCE, META_NAMESPACE, META_TOPIC};
+
+pub(crate) struct Registrar {
+    client: ConsulClient,
+    namespace: String,
+    node: String,
+    instance: String,
+    ttl: Duration,
+    deregister_after: Duration,
+    registrations: Mutex<BTreeSet<Registration>>,
+    /// True once the instance service is registered; the lock also orders re-registration.
+    instance_registered: tokio::sync::Mutex<bool>,
+}
+
+impl Registrar {
+    pub fn new(client: ConsulClient, config: &ConsulConfig, node: String) -> Self {
+        Registrar {
+            client,
+            namespace: config.namespace.clone(),
+            node,
+            instance: naming::new_instance_id(),
+            ttl: config.heartbeat.ttl,
+            deregister_after: config.deregister_critical_after,
+            registrations: Mutex::new(BTreeSet::new()),
+            instance_registered: tokio::sync::Mutex::new(false),
+        }
+    }
+
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    fn registrations(&self) -> MutexGuard<'_, BTreeSet<Registration>> {
+        self.registrations
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn meta(&self, pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        let mut meta: HashMap<String, String> = pairs
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect();
+        meta.insert(META_NAMESPACE.to_owned(), self.namespace.clone());
+        meta.insert(META_INSTANCE.to_owned(), self.instance.clone());
+        meta
+    }
+
+    fn deregister_after(&self) -> String {
+        format!("{}s", self.deregister_after.as_secs())
+    }
+
+    async fn register_instance(&self) -> Result<()> {
+        let service = ServiceRegistration {
+            id: naming::instance_service_id(&self.instance),
+            name: naming::INSTANCE_SERVICE_NAME.to_owned(),
+            tags: vec![naming::namespace_tag(&self.namespace)],
+            address: String::new(),
+            meta: self.meta(&[]),
+            check: CheckDefinition {
+                check_id: naming::instance_check_id(&self.instance),
+                name: "matchmaker process heartbeat".to_owned(),
+                ttl: Some(format!("{}ms", self.ttl.as_millis())),
+                alias_service: None,
+                deregister_critical_service_after: self.deregister_after(),
+            },
+        };
+        self.client.register_service(&service).await?;
+        tracing::debug!(instance = %self.instance, "consul instance service registered");
+        Ok(())
+    }
+
+    async fn ensure_instance(&self) -> Result<()> {
+        let mut registered = self.instance_registered.lock().await;
+        if !*registered {
+            self.register_instance().await?;
+            *registered = true;
+        }
+        Ok(())
+    }
+
+    async fn register_service(&self, registration: &Registration) -> Result<()> {
+        let (topic, host) = (&registration.topic, &registration.host);
+        let id = naming::service_id(&self.namespace, topic, host);
+        let service = ServiceRegistration {
+            name: naming::service_name(&self.namespace, topic),
+            tags: vec![naming::namespace_tag(&self.namespace)],
+            address: host.clone(),
+            meta: self.meta(&[(META_TOPIC, topic), (META_HOST, host)]),
+            check: CheckDefinition {
+                check_id: naming::alias_check_id(&id),
+                name: "matchmaker registration alive".to_owned(),
+                ttl: None,
+                alias_service: Some(naming::instance_service_id(&self.instance)),
+                deregister_critical_service_after: self.deregister_after(),
+            },
+            id,
+        };
+        self.client.register_service(&service).await
+    }
+
+    /// Registers the pair's service (alive once the process's check passes).
+    pub async fn register(&self, registration: &Registration) -> Result<()> {
+        self.ensure_instance().await?;
+        self.register_service(registration).await?;
+        self.registrations().insert(registration.clone());
+        tracing::info!(topic = %registration.topic, host = %registration.host, "consul service registered");
+        Ok(())
+    }
+
+    pub async fn unregister(&self, registration: &Registration) -> Result<()> {
+        self.registrations().remove(registration);
+        let id = naming::service_id(&self.namespace, &registration.topic, &registration.host);
+        self.client.deregister_service(&id).await
+    }
+
+    /// Re-creates the pair's service if the agent lost it, then passes the TTL check.
+    /// True when everything had to be re-registered.
+    pub async fn ack(&self, registration: &Registration) -> Result<bool> {
+        self.ensure_instance().await?;
+        let id = naming::service_id(&self.namespace, &registration.topic, &registration.host);
+        if !self.client.has_service(&id).await? {
+            tracing::info!(topic = %registration.topic, host = %registration.host, "consul service vanished; re-creating it");
+            self.register_service(registration).await?;
+        }
+        match self.pass().await? {
+            PassOutcome::Passed => Ok(false),
+            PassOutcome::CheckMissing => {
+                self.reregister_all().await?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Passes the process's TTL check: the heartbeat of every registration at once.
+    pub async fn pass(&self) -> Result<PassOutcome> {
+        let outcome = self
+            .client
+            .pass_check(&naming::instance_check_id(&self.instance))
+            .await?;
+        tracing::trace!(?outcome, "consul heartbeat");
+        Ok(outcome)
+    }
+
+    /// The agent forgot us (it restarted): register the instance and every registration again.
+    pub async fn reregister_all(&self) -> Result<()> {
+        let mut registered = self.instance_registered.lock().await;
+        // Another task may have done it while we waited for the lock.
+        if *registered && self.pass().await? == PassOutcome::Passed {
+            return Ok(());
+        }
+        let snapshot: Vec<Registration> = self.registrations().iter().cloned().collect();
+        tracing::warn!(
+            backend = BACKEND,
+            instance = %self.instance,
+            registrations = snapshot.len(),
+            "the Consul agent forgot this process's services (restarted?); re-registering them"
+        );
+        *registered = false;
+        self.register_instance().await?;
+        *registered = true;
+        for registration in &snapshot {
+            self.register_service(registration).await?;
+        }
+        self.pass().await?;
+        matchmaker_core::telemetry::reregistered(BACKEND, snapshot.len() as u64 + 1);
+        Ok(())
+    }
+
+    /// Removes the pair wherever it is registered: through the local agent when it owns the
+    /// service, through the catalog otherwise (the owning agent may re-sync it then).
+    pub async fn expire(&self, topic: &str, host: &str) -> Result<()> {
+        let id = naming::service_id(&self.namespace, topic, host);
+        let entries = self
+            .entries(&naming::service_name(&self.namespace, topic))
+            .await?;
+        let mut found = false;
+        for entry in entries.iter().filter(|entry| entry.service.id == id) {
+            found = true;
+            self.remove(entry).await?;
+        }
+        if !found {
+            self.client.deregister_service(&id).await?;
+        }
+        tracing::info!(topic, host, "consul service expired");
+        Ok(())
+    }
+
+    async fn remove(&self, entry: &ServiceEntry) -> Result<()> {
+        if entry.node.node == self.node {
+            self.client.deregister_service(&entry.service.id).await
+        } else {
+            self.client
+                .catalog_deregister(&entry.node.node, &entry.service.id)
+                .await
+        }
+    }
+
+    /// Every service entry of `name` in our namespace, passing or not.
+    async fn entries(&self, name: &str) -> Result<Vec<ServiceEntry>> {
+        let (entries, _) = self.client.health_service(name, false, None).await?;
+        Ok(entries
+            .into_iter()
+            .filter(|entry| entry.meta(META_NAMESPACE) == Some(self.namespace.as_str()))
+            .collect())
+    }
+
+    /// Names of every topic service tagged with our namespace.
+    async fn namespace_service_names(&self) -> Result<Vec<String>> {
+        let tag = naming::namespace_tag(&self.namespace);
+        let (services, _) = self.client.catalog_services(None).await?;
+        let mut names: Vec<String> = services
+            .into_iter()
+            .filter(|(name, tags)| naming::is_topic_service_name(name) && tags.contains(&tag))
+            .map(|(name, _)| name)
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    pub async fn list(&self, topic: Option<&str>) -> Result<Vec<RegistrationInfo>> {
+        let names = match topic {
+            Some(topic) => vec![naming::service_name(&self.namespace, topic)],
+            None => self.namespace_service_names().await?,
+        };
+        let mut infos = Vec::new();
+        for name in names {
+            for entry in self.entries(&name).await? {
+                let (Some(entry_topic), Some(host)) =
+                    (entry.meta(META_TOPIC), entry.meta(META_HOST))
+                else {
+                    continue;
+                };
+                if topic.is_some_and(|topic| topic != entry_topic) {
+                    continue;
+                }
+                infos.push(RegistrationInfo {
+                    topic: entry_topic.to_owned(),
+                    host: host.to_owned(),
+                    alive: entry.is_passing(),
+                    ttl_left: None,
+                    instance: entry.meta(META_INSTANCE).map(str::to_owned),
+                });
+            }
+        }
+        infos.sort_by(|a, b| (&a.topic, &a.host).cmp(&(&b.topic, &b.host)));
+        Ok(infos)
+    }
+
+    pub async fn purge_namespace(&self) -> Result<usize> {
+        let mut names = self.namespace_service_names().await?;
+        names.push(naming::INSTANCE_SERVICE_NAME.to_owned());
+        let mut removed = 0;
+        for name in names {
+            for entry in self.entries(&name).await? {
+                self.remove(&entry).await?;
+                removed += 1;
+            }
+        }
+        self.registrations().clear();
+        *self.instance_registered.lock().await = false;
+        Ok(removed)
+    }
+
+    pub async fn deregister_all(&self) -> Result<()> {
+        let snapshot: Vec<Registration> = std::mem::take(&mut *self.registrations())
+            .into_iter()
+            .collect();
+        for registration in &snapshot {
+            let id = naming::service_id(&self.namespace, &registration.topic, &registration.host);
+            self.client.deregister_service(&id).await?;
+        }
+        let mut registered = self.instance_registered.lock().await;
+        self.client
+            .deregister_service(&naming::instance_service_id(&self.instance))
+            .await?;
+        *registered = false;
+        Ok(())
+    }
+}

@@ -1,0 +1,182 @@
+//! `consul://host:port/namespace?ttl=10s&token=...` into a [`ConsulConfig`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use matchmaker_core::{Error, Result, Strategy};
+use url::Url;
+
+use crate::config::{ConsulConfig, Scheme, TlsConfig};
+
+/// The URL schemes this backend accepts.
+pub const URL_SCHEMES: [&str; 2] = ["consul", "consuls"];
+
+pub(crate) fn parse(text: &str) -> Result<ConsulConfig> {
+    let url = Url::parse(text).map_err(|error| bad(text, &error.to_string()))?;
+    let mut config = ConsulConfig::default();
+    config.scheme = match url.scheme() {
+        "consul" => Scheme::Http,
+        "consuls" => Scheme::Https,
+        other => {
+            return Err(bad(
+                text,
+                &format!("scheme {other:?} is not one of {URL_SCHEMES:?}"),
+            ))
+        }
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad(
+            text,
+            "put the ACL token in ?token=, not in the user part",
+        ));
+    }
+    let host = url.host_str().filter(|host| !host.is_empty());
+    if let Some(host) = host {
+        let port = url.port().unwrap_or(8500);
+        config.address = format!("{host}:{port}");
+    }
+    let path = url.path().trim_matches('/');
+    if !path.is_empty() {
+        let namespace = percent_decode(path)
+            .ok_or_else(|| bad(text, "namespace is not valid percent-encoded UTF-8"))?;
+        config.namespace = namespace;
+    }
+    let mut tls = TlsConfig::default();
+    for (name, value) in url.query_pairs() {
+        let value = value.into_owned();
+        match name.as_ref() {
+            "ttl" => config.heartbeat.ttl = duration(text, &name, &value)?,
+            "interval" => config.heartbeat.interval = Some(duration(text, &name, &value)?),
+            "strategy" => {
+                config.heartbeat.strategy = match value.as_str() {
+                    "random" => Strategy::Random,
+                    "round-robin" => Strategy::RoundRobin,
+                    _ => return Err(bad(text, "strategy must be random or round-robin")),
+                }
+            }
+            "token" => config.token = Some(value),
+            "deregister_after" => {
+                config.deregister_critical_after = duration(text, &name, &value)?;
+            }
+            "wait" => config.blocking_wait = duration(text, &name, &value)?,
+            "tls" => match value.as_str() {
+                "1" | "true" => config.scheme = Scheme::Https,
+                "0" | "false" => config.scheme = Scheme::Http,
+                _ => return Err(bad(text, "tls must be 1/true or 0/false")),
+            },
+            "ca" => tls.ca = Some(PathBuf::from(value)),
+            "cert" => tls.cert = Some(PathBuf::from(value)),
+            "key" => tls.key = Some(PathBuf::from(value)),
+            other => return Err(bad(text, &format!("unknown parameter {other:?}"))),
+        }
+    }
+    if tls != TlsConfig::default() {
+        config.tls = Some(tls);
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+fn duration(text: &str, name: &str, value: &str) -> Result<Duration> {
+    humantime_serde::re::humantime::parse_duration(value)
+        .map_err(|error| bad(text, &format!("{name}={value:?}: {error}")))
+}
+
+fn percent_decode(path: &str) -> Option<String> {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' {
+            let hex = path.get(index + 1..index + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            index += 3;
+        } else {
+            out.push(bytes[index]);
+            index += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Shows the URL without its query (which may hold a token).
+fn bad(text: &str, why: &str) -> Error {
+    let shown = text.split('?').next().unwrap_or(text);
+    Error::InvalidConfig(format!("consul URL {shown:?}: {why}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_sets_address_namespace_and_ttl() {
+        let config = parse("consul://10.0.0.5:8600/billing?ttl=9s").unwrap();
+        assert_eq!(config.address, "10.0.0.5:8600");
+        assert_eq!(config.namespace, "billing");
+        assert_eq!(config.heartbeat.ttl, Duration::from_secs(9));
+        assert_eq!(config.heartbeat.interval(), Duration::from_secs(3));
+        assert_eq!(config.scheme, Scheme::Http);
+        assert_eq!(config.base_url(), "http://10.0.0.5:8600");
+    }
+
+    #[test]
+    fn url_without_port_or_path_uses_defaults() {
+        let config = parse("consul://agent.local").unwrap();
+        assert_eq!(config.address, "agent.local:8500");
+        assert_eq!(config.namespace, "matchmaker");
+        let bare = parse("consul://").unwrap();
+        assert_eq!(bare.address, "127.0.0.1:8500");
+    }
+
+    #[test]
+    fn consuls_scheme_and_tls_parameter_select_https() {
+        assert_eq!(parse("consuls://h:1/n").unwrap().scheme, Scheme::Https);
+        let config = parse("consul://h:1/n?tls=1&ca=/etc/ca.pem").unwrap();
+        assert_eq!(config.scheme, Scheme::Https);
+        assert_eq!(config.tls.unwrap().ca, Some(PathBuf::from("/etc/ca.pem")));
+    }
+
+    #[test]
+    fn url_reads_token_strategy_wait_and_deregister_delay() {
+        let config =
+            parse("consul://h:1/n?token=s3cret&strategy=round-robin&wait=5s&deregister_after=2m")
+                .unwrap();
+        assert_eq!(config.token.as_deref(), Some("s3cret"));
+        assert_eq!(config.heartbeat.strategy, Strategy::RoundRobin);
+        assert_eq!(config.blocking_wait, Duration::from_secs(5));
+        assert_eq!(config.deregister_critical_after, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn percent_encoded_namespace_is_decoded() {
+        assert_eq!(parse("consul://h:1/a%20b").unwrap().namespace, "a b");
+    }
+
+    #[test]
+    fn bad_urls_are_invalid_config_errors() {
+        for text in [
+            "http://h:1/n",
+            "consul://h:1/n?ttl=soon",
+            "consul://h:1/n?ttl=100ms",
+            "consul://h:1/n?colour=blue",
+            "consul://h:1/n?deregister_after=30s",
+            "consul://h:1/n?strategy=first",
+            "consul://h:1/n?tls=maybe",
+            "consul://user:pw@h:1/n",
+            "consul://h:1/n?cert=/c.pem",
+            "not a url",
+        ] {
+            assert!(
+                matches!(parse(text), Err(Error::InvalidConfig(_))),
+                "{text} should be rejected"
+            );
+        }
+    }
+
+    #[test]
+    fn url_errors_never_show_the_token() {
+        let error = parse("consul://h:1/n?token=s3cret&ttl=x").unwrap_err();
+        assert!(!error.to_string().contains("s3cret"), "{error}");
+    }
+}
