@@ -1,0 +1,221 @@
+//! One function per subcommand.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use matchmaker::{ConnectConfig, HeartbeatConfig, Registry};
+use serde_json::json;
+
+use crate::args::{Cli, Command};
+use crate::failure::{Exit, Failure};
+use crate::output::{self, print};
+use crate::shutdown;
+
+type Outcome = Result<(), Failure>;
+
+/// Runs the command `cli` asks for.
+pub async fn run(cli: &Cli) -> Outcome {
+    let ttl = match &cli.command {
+        Command::Register { ttl, .. } => *ttl,
+        _ => None,
+    };
+    let registry = connect(&cli.url, ttl).await?;
+    let context = Context {
+        registry: registry.as_ref(),
+        url: &cli.url,
+        json: cli.json,
+    };
+    let _span = tracing::info_span!("command", backend = registry.backend_name()).entered();
+    match &cli.command {
+        Command::Queues { key } => context.queues(key).await,
+        Command::Register {
+            topic, host, hold, ..
+        } => context.register(topic, host, *hold).await,
+        Command::Unregister { topic, host } => {
+            context.remove(topic, host, Removal::Unregister).await
+        }
+        Command::Expire { topic, host } => context.remove(topic, host, Removal::Expire).await,
+        Command::List { topic } => context.list(topic.as_deref()).await,
+        Command::Watch { topic } => context.watch(topic.as_deref()).await,
+    }
+}
+
+async fn connect(url: &str, ttl: Option<Duration>) -> Result<Box<dyn Registry>, Failure> {
+    let mut config = ConnectConfig::new(url);
+    if let Some(ttl) = ttl {
+        config = config.with_heartbeat(HeartbeatConfig::with_ttl(ttl));
+    }
+    matchmaker::connect_with(&config)
+        .await
+        .map_err(|error| Failure::from_error(error, url))
+}
+
+struct Context<'a> {
+    registry: &'a dyn Registry,
+    url: &'a str,
+    json: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Removal {
+    Unregister,
+    Expire,
+}
+
+impl Context<'_> {
+    fn fail(&self, error: matchmaker::Error) -> Failure {
+        Failure::from_error(error, self.url)
+    }
+
+    fn backend(&self) -> &'static str {
+        self.registry.backend_name()
+    }
+
+    async fn queues(&self, key: &str) -> Outcome {
+        let routes = self.registry.queues(key).await.map_err(|e| self.fail(e))?;
+        if self.json {
+            print(&output::routes_json(&routes).to_string());
+        } else if !routes.is_empty() {
+            print(&output::routes_table(&routes));
+        }
+        if routes.is_empty() {
+            return Err(
+                Failure::new(Exit::NotFound, format!("no host serves {key:?}"))
+                    .hint("`matchmaker list` shows what is registered"),
+            );
+        }
+        Ok(())
+    }
+
+    async fn register(&self, topic: &str, host: &str, hold: bool) -> Outcome {
+        self.registry
+            .register(topic, host)
+            .await
+            .map_err(|e| self.fail(e))?;
+        let heartbeat = self.registry.heartbeat_config().cloned();
+        let ttl = heartbeat.as_ref().map(|config| config.ttl);
+        self.report("registered", topic, host, ttl);
+        let Some(heartbeat) = heartbeat else {
+            eprintln!(
+                "note: {}:// keeps no registrations; nothing to keep alive",
+                self.backend()
+            );
+            return Ok(());
+        };
+        if !hold {
+            if self.backend() == "memory" {
+                eprintln!("note: memory:// lives in this process only; use --hold to keep it");
+            } else {
+                eprintln!(
+                    "note: nothing heartbeats it now: it expires {} from now (use --hold to \
+                     keep it alive)",
+                    humantime::format_duration(heartbeat.ttl)
+                );
+            }
+            return Ok(());
+        }
+        self.registry.start_heartbeat().map_err(|e| self.fail(e))?;
+        eprintln!(
+            "holding: heartbeating every {}; Ctrl-C or SIGTERM unregisters and exits",
+            humantime::format_duration(heartbeat.interval())
+        );
+        let signal = shutdown::signalled().await;
+        tracing::info!(signal, "stopping: unregistering");
+        self.registry.stop_heartbeat();
+        self.registry
+            .unregister(topic, host)
+            .await
+            .map_err(|e| self.fail(e))?;
+        self.report("unregistered", topic, host, None);
+        Ok(())
+    }
+
+    async fn remove(&self, topic: &str, host: &str, removal: Removal) -> Outcome {
+        let was_alive = self
+            .registry
+            .is_alive(topic, host)
+            .await
+            .map_err(|e| self.fail(e))?;
+        let done = match removal {
+            Removal::Unregister => {
+                let outcome = self.registry.unregister(topic, host).await;
+                outcome.map(|()| "unregistered")
+            }
+            Removal::Expire => self.registry.expire(topic, host).await.map(|()| "expired"),
+        }
+        .map_err(|e| self.fail(e))?;
+        if !was_alive {
+            return Err(Failure::new(
+                Exit::NotFound,
+                format!("{host} is not registered for {topic} on {}", self.url),
+            )
+            .hint("`matchmaker list` shows what is registered"));
+        }
+        self.report(done, topic, host, None);
+        Ok(())
+    }
+
+    async fn list(&self, topic: Option<&str>) -> Outcome {
+        let registrations = self.registry.list(topic).await.map_err(|e| self.fail(e))?;
+        if self.json {
+            print(&output::registrations_json(&registrations).to_string());
+        } else if !registrations.is_empty() {
+            print(&output::registrations_table(&registrations));
+        }
+        if registrations.is_empty() {
+            let what = topic.map_or_else(String::new, |topic| format!(" for {topic}"));
+            return Err(Failure::new(
+                Exit::NotFound,
+                format!("nothing is registered{what} on {}", self.url),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn watch(&self, topic: Option<&str>) -> Outcome {
+        let mut events = self.registry.subscribe(topic).map_err(|e| self.fail(e))?;
+        eprintln!(
+            "watching {} on {}; Ctrl-C to stop",
+            topic.unwrap_or("every topic"),
+            self.url
+        );
+        let stop = shutdown::signalled();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                event = events.next() => match event {
+                    Some(event) => print(&output::event_line(&event, self.json)),
+                    None => {
+                        return Err(Failure::new(Exit::Unreachable, "the registry closed the watch")
+                            .hint("run watch again; -v shows why it ended"));
+                    }
+                },
+                signal = &mut stop => {
+                    tracing::info!(signal, "watch stopped");
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Prints what a command did: a sentence, or one JSON object.
+    fn report(&self, event: &str, topic: &str, host: &str, ttl: Option<Duration>) {
+        if self.json {
+            let mut value = json!({
+                "event": event,
+                "topic": topic,
+                "host": host,
+                "backend": self.backend(),
+            });
+            if let Some(ttl) = ttl {
+                value["ttl_ms"] = json!(ttl.as_millis() as u64);
+            }
+            print(&value.to_string());
+        } else {
+            let ttl = ttl.map_or_else(String::new, |ttl| {
+                format!(" (ttl {})", humantime::format_duration(ttl))
+            });
+            print(&format!("{event} {host} for {topic} on {}{ttl}", self.url));
+        }
+    }
+}

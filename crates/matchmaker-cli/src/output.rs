@@ -1,0 +1,164 @@
+//! Tables for people, JSON for scripts.
+
+use std::io::Write;
+use std::time::{Duration, SystemTime};
+
+use matchmaker::{MembershipEvent, RegistrationInfo, Route};
+use serde_json::{json, Value};
+
+/// Renders rows under a header, columns padded to their widest cell.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|cell| cell.len()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut push_row = |cells: Vec<&str>| {
+        let line: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    };
+    push_row(header.to_vec());
+    for row in rows {
+        push_row(row.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+/// Routes as a QUEUE / HOST table.
+pub fn routes_table(routes: &[Route]) -> String {
+    let rows: Vec<Vec<String>> = routes
+        .iter()
+        .map(|route| {
+            vec![
+                route.queue.clone(),
+                route.host.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    table(&["QUEUE", "HOST"], &rows)
+}
+
+/// Routes as `[{"queue": .., "host": ..|null}]`.
+pub fn routes_json(routes: &[Route]) -> Value {
+    routes
+        .iter()
+        .map(|route| json!({ "queue": route.queue, "host": route.host }))
+        .collect()
+}
+
+/// Registrations as a TOPIC / HOST / ALIVE / TTL LEFT / INSTANCE table.
+pub fn registrations_table(registrations: &[RegistrationInfo]) -> String {
+    let rows: Vec<Vec<String>> = registrations
+        .iter()
+        .map(|info| {
+            vec![
+                info.topic.clone(),
+                info.host.clone(),
+                if info.alive { "yes" } else { "no" }.into(),
+                info.ttl_left.map_or_else(|| "-".into(), format_ttl),
+                info.instance.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    table(&["TOPIC", "HOST", "ALIVE", "TTL LEFT", "INSTANCE"], &rows)
+}
+
+/// Registrations as `[{"topic", "host", "alive", "ttl_left_ms", "instance"}]`.
+pub fn registrations_json(registrations: &[RegistrationInfo]) -> Value {
+    registrations
+        .iter()
+        .map(|info| {
+            json!({
+                "topic": info.topic,
+                "host": info.host,
+                "alive": info.alive,
+                "ttl_left_ms": info.ttl_left.map(|ttl| ttl.as_millis() as u64),
+                "instance": info.instance,
+            })
+        })
+        .collect()
+}
+
+/// A TTL as seconds with one decimal, e.g. `4.2s`.
+pub fn format_ttl(ttl: Duration) -> String {
+    format!("{:.1}s", ttl.as_secs_f64())
+}
+
+/// The current time as RFC 3339 with milliseconds, in UTC.
+pub fn now() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+/// One watch line: `TIME joined|left TOPIC HOST`, or its JSON form.
+pub fn event_line(event: &MembershipEvent, json: bool) -> String {
+    let kind = match event {
+        MembershipEvent::Joined { .. } => "joined",
+        MembershipEvent::Left { .. } => "left",
+    };
+    let time = now();
+    if json {
+        json!({ "time": time, "event": kind, "topic": event.topic(), "host": event.host() })
+            .to_string()
+    } else {
+        format!("{time} {kind:<6} {} {}", event.topic(), event.host())
+    }
+}
+
+/// Writes `text` to stdout and flushes, so pipes see each line at once.
+pub fn print(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth reporting.
+    let _ = stdout.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = stdout.write_all(b"\n");
+    }
+    let _ = stdout.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_pads_columns_to_the_widest_cell() {
+        let rendered = table(
+            &["A", "BB"],
+            &[
+                vec!["long-cell".into(), "x".into()],
+                vec!["y".into(), "z".into()],
+            ],
+        );
+        assert_eq!(rendered, "A          BB\nlong-cell  x\ny          z\n");
+    }
+
+    #[test]
+    fn hostless_routes_show_a_dash() {
+        let rendered = routes_table(&[Route::hostless("a.b")]);
+        assert!(rendered.ends_with("a.b    -\n"), "{rendered:?}");
+    }
+
+    #[test]
+    fn ttl_is_shown_in_seconds_with_one_decimal() {
+        assert_eq!(format_ttl(Duration::from_millis(4240)), "4.2s");
+    }
+
+    #[test]
+    fn watch_json_line_has_time_event_topic_and_host() {
+        let event = MembershipEvent::Left {
+            topic: "t".into(),
+            host: "h".into(),
+        };
+        let value: Value = serde_json::from_str(&event_line(&event, true)).unwrap();
+        assert_eq!(value["event"], "left");
+        assert_eq!(value["topic"], "t");
+        assert_eq!(value["host"], "h");
+        assert!(value["time"].as_str().unwrap().ends_with('Z'));
+    }
+}
