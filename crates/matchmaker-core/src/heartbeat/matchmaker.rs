@@ -30,6 +30,9 @@ struct Shared<B> {
     config: HeartbeatConfig,
     rules: Rules,
     registrations: Mutex<BTreeSet<Registration>>,
+    /// Beats hold it shared, `unregister` exclusively: a beat that took its snapshot before an
+    /// unregister finishes first, so it cannot re-create the pair after it was removed.
+    beat_gate: tokio::sync::RwLock<()>,
 }
 
 impl<B: HeartbeatBackend> Shared<B> {
@@ -40,6 +43,7 @@ impl<B: HeartbeatBackend> Shared<B> {
     }
 
     async fn send_heartbeats(&self) -> Result<()> {
+        let _beat = self.beat_gate.read().await;
         // A snapshot: (un)registering while a beat is under way is safe (upstream bug 1432966).
         let snapshot: Vec<Registration> = self.registrations().iter().cloned().collect();
         if snapshot.is_empty() {
@@ -85,6 +89,7 @@ impl<B: HeartbeatBackend> HeartbeatMatchMaker<B> {
                 config,
                 rules,
                 registrations: Mutex::new(BTreeSet::new()),
+                beat_gate: tokio::sync::RwLock::new(()),
             }),
             heart: Mutex::new(None),
         })
@@ -206,6 +211,8 @@ impl<B: HeartbeatBackend> MatchMaker for HeartbeatMatchMaker<B> {
     async fn unregister(&self, topic: &str, host: &str) -> Result<()> {
         key::validate_pair(topic, host)?;
         let registration = Registration::new(topic, host);
+        // Waits for an in-flight beat, whose snapshot may hold this pair (no phantom re-creation).
+        let _no_beat = self.shared.beat_gate.write().await;
         // Only this pair is forgotten: the host's other topics stay registered.
         self.shared.registrations().remove(&registration);
         self.shared
