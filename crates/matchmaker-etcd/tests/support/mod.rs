@@ -86,3 +86,38 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// An etcd of the test's own (for restarts, TLS, auth), or None after printing a skip line
+/// when no etcd binary is found (a panic when `MATCHMAKER_TEST_REQUIRED=1`).
+pub fn own_server(
+    test_name: &str,
+    options: matchmaker_testkit::etcd::EtcdOptions,
+) -> Option<matchmaker_testkit::etcd::EtcdServer> {
+    if matchmaker_testkit::etcd::binary().is_none() {
+        if matchmaker_testkit::required() {
+            panic!("{test_name}: no etcd binary (MATCHMAKER_ETCD_BIN or PATH) but MATCHMAKER_TEST_REQUIRED=1");
+        }
+        eprintln!("skipping {test_name}: no etcd binary (set MATCHMAKER_ETCD_BIN)");
+        return None;
+    }
+    Some(
+        matchmaker_testkit::etcd::EtcdServer::start(options)
+            .unwrap_or_else(|error| panic!("{test_name}: etcd did not start: {error}")),
+    )
+}
+
+/// The sorted hosts a fanout lookup of `topic` returns.
+pub async fn fanout_hosts(
+    matchmaker: &impl matchmaker_core::MatchMaker,
+    topic: &str,
+) -> Vec<String> {
+    let mut hosts: Vec<String> = matchmaker
+        .queues(&format!("fanout~{topic}"))
+        .await
+        .expect("lookup succeeds")
+        .into_iter()
+        .filter_map(|route| route.host)
+        .collect();
+    hosts.sort();
+    hosts
+}

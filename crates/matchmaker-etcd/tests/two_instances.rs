@@ -1,0 +1,95 @@
+//! Two instances ("hosts") in one namespace against the shared etcd.
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use matchmaker_core::{MatchMaker, MembershipEvent};
+
+mod support;
+use support::{config, eventually, fanout_hosts, random_prefix, shared_endpoints, TTL};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_on_one_instance_appears_in_the_other_instances_lookups() {
+    let Some(endpoints) = shared_endpoints("registration_on_one_instance_appears") else {
+        return;
+    };
+    let prefix = random_prefix("two-instances");
+    let a = matchmaker_etcd::connect(config(&endpoints, &prefix))
+        .await
+        .unwrap();
+    let b = matchmaker_etcd::connect(config(&endpoints, &prefix))
+        .await
+        .unwrap();
+    let mut joins = b.subscribe(Some("scheduler")).unwrap();
+
+    a.register("scheduler", "host-a").await.unwrap();
+
+    let seen = eventually(Duration::from_secs(2), || async {
+        fanout_hosts(&b, "scheduler").await == ["host-a"]
+    })
+    .await;
+    assert!(seen.is_some(), "B never saw A's registration");
+    assert!(b.is_alive("scheduler", "host-a").await.unwrap());
+    let event = tokio::time::timeout(Duration::from_secs(2), joins.next()).await;
+    assert_eq!(
+        event.unwrap(),
+        Some(MembershipEvent::Joined {
+            topic: "scheduler".into(),
+            host: "host-a".into()
+        })
+    );
+    assert!(b.backend().cache_status().connected);
+
+    a.unregister("scheduler", "host-a").await.unwrap();
+    let gone = eventually(Duration::from_secs(2), || async {
+        fanout_hosts(&b, "scheduler").await.is_empty()
+    })
+    .await;
+    assert!(gone.is_some(), "B still sees A after unregister");
+    support::delete_prefix(&endpoints, &prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashed_instance_leaves_the_other_instances_lookups_within_ttl_plus_one_second() {
+    let Some(endpoints) = shared_endpoints("crashed_instance_leaves") else {
+        return;
+    };
+    let prefix = random_prefix("crash");
+    let a = matchmaker_etcd::connect(config(&endpoints, &prefix))
+        .await
+        .unwrap();
+    let b = matchmaker_etcd::connect(config(&endpoints, &prefix))
+        .await
+        .unwrap();
+    a.register("compute", "host-a").await.unwrap();
+    a.start_heartbeat().unwrap();
+    let seen = eventually(Duration::from_secs(2), || async {
+        fanout_hosts(&b, "compute").await == ["host-a"]
+    })
+    .await;
+    assert!(seen.is_some(), "B never saw A");
+    let mut leaves = b.subscribe(Some("compute")).unwrap();
+
+    // The crash: no more keep-alives, no unregister. The last keep-alive is sent right here.
+    a.stop_heartbeat();
+    a.send_heartbeats().await.unwrap();
+    let last_keep_alive = Instant::now();
+    drop(a);
+
+    let left = eventually(TTL + Duration::from_secs(3), || async {
+        fanout_hosts(&b, "compute").await.is_empty()
+    })
+    .await;
+    let after = last_keep_alive.elapsed();
+    assert!(left.is_some(), "A never left B's lookups");
+    assert!(
+        after <= TTL + Duration::from_secs(1),
+        "A left B's lookups {after:?} after its last keep-alive, more than TTL + 1 s"
+    );
+    let event = tokio::time::timeout(Duration::from_secs(1), leaves.next()).await;
+    assert!(
+        matches!(event, Ok(Some(MembershipEvent::Left { .. }))),
+        "{event:?}"
+    );
+    support::delete_prefix(&endpoints, &prefix).await;
+}
