@@ -27,21 +27,32 @@ pub const ENV_STRATEGY: &str = "MATCHMAKER_STRATEGY";
 /// interval = "2s"
 /// strategy = "round-robin"
 ///
-/// [etcd]             # optional backend table, only with an etcd:// url
-/// # fields of matchmaker_etcd::EtcdConfig
+/// ```
+///
+/// or, instead of `url`, the backend's own settings as one table (`[etcd]` with the fields of
+/// `matchmaker_etcd::EtcdConfig`, or `[consul]` with those of `matchmaker_consul::ConsulConfig`):
+///
+/// ```toml
+/// [etcd]
+/// endpoints = ["10.0.0.1:2379", "10.0.0.2:2379"]
+/// prefix = "/rpc/"
+/// heartbeat = { ttl = "6s" }
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectConfig {
-    /// The backend URL, e.g. `memory://`, `etcd://127.0.0.1:2379`.
-    pub url: String,
+    /// The backend URL, e.g. `memory://`, `etcd://127.0.0.1:2379`; required unless one
+    /// backend table is given.
+    #[serde(default)]
+    pub url: Option<String>,
     /// Heartbeat settings replacing the backend's defaults (heartbeat backends only).
     #[serde(default)]
     pub heartbeat: Option<HeartbeatConfig>,
-    /// Extra settings of the etcd backend, only valid with an `etcd://` URL.
+    /// The etcd backend's settings (`matchmaker_etcd::EtcdConfig` fields), instead of `url`.
     #[serde(default)]
     pub etcd: Option<toml::Table>,
-    /// Extra settings of the Consul backend, only valid with a `consul://` URL.
+    /// The Consul backend's settings (`matchmaker_consul::ConsulConfig` fields), instead of
+    /// `url`.
     #[serde(default)]
     pub consul: Option<toml::Table>,
 }
@@ -50,7 +61,7 @@ impl ConnectConfig {
     /// A config with `url` and every other setting left to the backend.
     pub fn new(url: impl Into<String>) -> Self {
         ConnectConfig {
-            url: url.into(),
+            url: Some(url.into()),
             ..Self::default()
         }
     }
@@ -121,32 +132,38 @@ impl ConnectConfig {
         Ok(config)
     }
 
-    /// Checks the heartbeat settings and that a backend table matches the URL's scheme.
+    /// Checks the heartbeat settings and that exactly one of `url` and the backend tables
+    /// says which backend to use.
     pub fn validate(&self) -> Result<()> {
         if let Some(heartbeat) = &self.heartbeat {
             heartbeat.validate()?;
         }
-        let (scheme, _) = crate::schemes::split_url(&self.url)?;
-        for (table, present) in [
-            ("etcd", self.etcd.is_some()),
-            ("consul", self.consul.is_some()),
-        ] {
-            if present && scheme != table {
-                return Err(Error::InvalidConfig(format!(
-                    "the [{table}] table only applies to {table}:// URLs, but url is {:?}",
-                    self.url
-                )));
-            }
-        }
-        Ok(())
+        self.target().map(|_| ())
     }
 
-    /// The backend table for `scheme`, if the config has one.
-    pub(crate) fn options_for(&self, scheme: &str) -> Option<&toml::Table> {
-        match scheme {
-            "etcd" => self.etcd.as_ref(),
-            "consul" => self.consul.as_ref(),
-            _ => None,
+    /// The scheme, the text after `scheme://` (empty for a table) and the backend table.
+    pub(crate) fn target(&self) -> Result<(String, &str, Option<&toml::Table>)> {
+        let tables: Vec<(&str, &toml::Table)> = [("etcd", &self.etcd), ("consul", &self.consul)]
+            .into_iter()
+            .filter_map(|(name, table)| table.as_ref().map(|table| (name, table)))
+            .collect();
+        match (&self.url, tables.as_slice()) {
+            (Some(url), []) => {
+                let (scheme, rest) = crate::schemes::split_url(url)?;
+                Ok((scheme, rest, None))
+            }
+            (None, [(name, table)]) => Ok(((*name).to_owned(), "", Some(*table))),
+            (None, []) => Err(Error::InvalidConfig(
+                "no backend given: set url (e.g. url = \"memory://\") or one [etcd] or \
+                 [consul] table"
+                    .into(),
+            )),
+            (Some(url), [(name, _), ..]) => Err(Error::InvalidConfig(format!(
+                "both url ({url:?}) and an [{name}] table are given: keep one of them"
+            ))),
+            (None, _) => Err(Error::InvalidConfig(
+                "both an [etcd] and a [consul] table are given: keep one of them".into(),
+            )),
         }
     }
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use matchmaker_core::Result;
 
-use crate::schemes::{resolve, schemes, split_url, Target};
+use crate::schemes::{resolve, schemes, Target};
 use crate::{ConnectConfig, Registry};
 
 /// Connects to the backend named by `url`'s scheme, with its default settings.
@@ -27,19 +27,22 @@ pub async fn connect(url: &str) -> Result<Box<dyn Registry>> {
 
 /// Connects with the settings of `config`.
 pub async fn connect_with(config: &ConnectConfig) -> Result<Box<dyn Registry>> {
-    config.validate()?;
-    let (scheme, rest) = split_url(&config.url)?;
+    if let Some(heartbeat) = &config.heartbeat {
+        heartbeat.validate()?;
+    }
+    let (scheme, rest, options) = config.target()?;
     let entry = resolve(schemes(), &scheme)?;
     let connector = entry.connector().ok_or_else(|| {
         matchmaker_core::Error::InvalidConfig(format!("{scheme}:// is not compiled in"))
     })?;
     let target = Target {
-        url: &config.url,
+        url: config.url.as_deref().unwrap_or_default(),
         rest,
         heartbeat: config.heartbeat.as_ref(),
-        options: config.options_for(&scheme),
+        options,
     };
-    tracing::debug!(scheme = entry.name, url = %config.url, "matchmaker connecting");
+    // The URL may hold a password: log the scheme only.
+    tracing::debug!(scheme = entry.name, "matchmaker connecting");
     let registry = connector(target).await?;
     tracing::info!(backend = registry.backend_name(), "matchmaker connected");
     Ok(registry)

@@ -14,7 +14,8 @@ use crate::Registry;
 /// What a backend constructor is given: the URL split at `://`, plus optional settings.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Target<'a> {
-    /// The whole URL, for backends that parse it themselves (etcd, consul).
+    /// The whole URL, for backends that parse it themselves (etcd, consul); empty when the
+    /// backend is configured by a table instead.
     pub url: &'a str,
     /// The text after `scheme://`.
     pub rest: &'a str,
@@ -108,6 +109,13 @@ static SCHEMES: &[Scheme] = &[
         feature: "consul",
         usage: "consul://host:port",
         summary: "Consul agent services with TTL checks",
+        connect: backends::CONSUL,
+    },
+    Scheme {
+        name: "consuls",
+        feature: "consul",
+        usage: "consuls://host:port",
+        summary: "Consul over HTTPS",
         connect: backends::CONSUL,
     },
 ];
@@ -221,11 +229,19 @@ mod tests {
     }
 
     #[test]
-    fn every_backend_feature_has_one_table_entry() {
+    fn every_backend_scheme_has_one_table_entry() {
         let names: Vec<_> = schemes().iter().map(|entry| entry.name).collect();
         assert_eq!(
             names,
-            ["memory", "localhost", "stub", "ring", "etcd", "consul"]
+            [
+                "memory",
+                "localhost",
+                "stub",
+                "ring",
+                "etcd",
+                "consul",
+                "consuls"
+            ]
         );
     }
 }

@@ -57,15 +57,32 @@ fn unknown_config_key_is_rejected() {
 }
 
 #[test]
-fn backend_table_for_another_scheme_is_rejected() {
+fn url_and_a_backend_table_together_are_rejected() {
     let error =
         ConnectConfig::from_toml_str("url = \"memory://\"\n[etcd]\nendpoints = []\n").unwrap_err();
-    assert!(
-        error
-            .to_string()
-            .contains("[etcd] table only applies to etcd:// URLs"),
-        "{error}"
-    );
+    assert!(error.to_string().contains("keep one of them"), "{error}");
+}
+
+#[test]
+fn config_without_url_or_backend_table_says_what_to_add() {
+    let error = ConnectConfig::from_toml_str("[heartbeat]\nttl = \"3s\"\n").unwrap_err();
+    assert!(error.to_string().contains("set url"), "{error}");
+}
+
+#[test]
+fn backend_table_alone_selects_its_backend() {
+    let config =
+        ConnectConfig::from_toml_str("[etcd]\nendpoints = [\"127.0.0.1:2379\"]\n").unwrap();
+    assert!(config.url.is_none());
+    assert!(config.etcd.is_some());
+}
+
+#[cfg(feature = "etcd")]
+#[tokio::test]
+async fn invalid_field_in_the_etcd_table_is_rejected_naming_the_table() {
+    let config = ConnectConfig::from_toml_str("[etcd]\ncolour = \"blue\"\n").unwrap();
+    let error = matchmaker::connect_with(&config).await.unwrap_err();
+    assert!(error.to_string().contains("[etcd] table"), "{error}");
 }
 
 #[test]
@@ -77,7 +94,7 @@ fn environment_url_and_heartbeat_variables_are_read() {
         ("MATCHMAKER_STRATEGY", "round-robin"),
     ]))
     .unwrap();
-    assert_eq!(config.url, "memory://env");
+    assert_eq!(config.url.as_deref(), Some("memory://env"));
     let heartbeat = config.heartbeat.unwrap();
     assert_eq!(heartbeat.ttl, Duration::from_secs(6));
     assert_eq!(heartbeat.interval(), Duration::from_millis(1500));
