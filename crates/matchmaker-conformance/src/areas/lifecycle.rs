@@ -1,0 +1,170 @@
+//! `heartbeat::` — the heartbeat task: start, stop, drop, and beats racing registrations.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use libtest_mimic::{Failed, Trial};
+use matchmaker_core::{Error, MatchMaker};
+
+use crate::capabilities::Need;
+use crate::check::{
+    alive, eventually, expect_alive, expect_eq, expect_routes, expire, fanout_routes, register,
+    unregister, Outcome, Step, EXPIRY_SLACK, PROPAGATION_LIMIT,
+};
+use crate::suite::Plan;
+use crate::Context;
+
+pub(crate) fn trials(plan: &Plan) -> Vec<Trial> {
+    vec![
+        plan.backend(
+            "heartbeat::start_heartbeat_with_nothing_registered_fails",
+            &[Need::Heartbeat],
+            start_heartbeat_with_nothing_registered_fails,
+        ),
+        plan.backend(
+            "heartbeat::stop_is_idempotent_and_start_after_stop_works",
+            &[Need::Heartbeat],
+            stop_is_idempotent_and_start_after_stop_works,
+        ),
+        plan.backend(
+            "heartbeat::dropping_the_matchmaker_stops_its_heartbeat",
+            &[Need::Heartbeat, Need::Ttl, Need::SharedRegistry],
+            dropping_the_matchmaker_stops_its_heartbeat,
+        ),
+        plan.backend(
+            "heartbeat::send_heartbeats_during_concurrent_registration_succeeds",
+            &[Need::Heartbeat],
+            send_heartbeats_during_concurrent_registration_succeeds,
+        ),
+    ]
+}
+
+async fn start_heartbeat_with_nothing_registered_fails(cx: Context) -> Outcome {
+    let matchmaker = cx.matchmaker().await?;
+    expect_nothing_registered(matchmaker.start_heartbeat())?;
+    // Registering and unregistering everything leaves nothing to beat for, again.
+    register(&*matchmaker, "t", "h1").await?;
+    unregister(&*matchmaker, "t", "h1").await?;
+    expect_nothing_registered(matchmaker.start_heartbeat())
+}
+
+fn expect_nothing_registered(result: matchmaker_core::Result<()>) -> Outcome {
+    match result {
+        Err(error @ Error::NothingRegistered) => expect_eq(
+            "Display of Error::NothingRegistered",
+            error.to_string().as_str(),
+            "Register before starting heartbeat.",
+        ),
+        other => Err(format!(
+            "start_heartbeat() with nothing registered: expected Err(NothingRegistered), got {other:?}"
+        )
+        .into()),
+    }
+}
+
+async fn stop_is_idempotent_and_start_after_stop_works(cx: Context) -> Outcome {
+    let matchmaker = cx.matchmaker().await?;
+    let matchmaker = &*matchmaker;
+    register(matchmaker, "t", "h1").await?;
+    matchmaker.start_heartbeat().step("start_heartbeat()")?;
+    matchmaker.stop_heartbeat();
+    matchmaker.stop_heartbeat();
+    if let Some(ttl) = cx.capabilities().ttl {
+        // Stopped for good: nothing re-creates the record (any beat comes within the TTL).
+        expire(matchmaker, "t", "h1").await?;
+        tokio::time::sleep(ttl).await;
+        expect_alive(matchmaker, "t", "h1", false).await?;
+    }
+    matchmaker
+        .start_heartbeat()
+        .step("start_heartbeat() after stop")?;
+    if let Some(ttl) = cx.capabilities().ttl {
+        // Running again: a beat re-creates the expired record.
+        expire(matchmaker, "t", "h1").await?;
+        eventually(
+            "the restarted heartbeat re-creates the record",
+            ttl + EXPIRY_SLACK,
+            || async { alive(matchmaker, "t", "h1").await },
+        )
+        .await?;
+    }
+    matchmaker.stop_heartbeat();
+    Ok(())
+}
+
+async fn dropping_the_matchmaker_stops_its_heartbeat(cx: Context) -> Outcome {
+    let ttl = cx.capabilities().ttl.unwrap_or(Duration::ZERO);
+    let a = cx.matchmaker().await?;
+    let b = cx.matchmaker().await?;
+    register(&*a, "t", "hA").await?;
+    a.start_heartbeat().step("start_heartbeat()")?;
+    eventually("B sees A alive", PROPAGATION_LIMIT, || async {
+        alive(&*b, "t", "hA").await
+    })
+    .await?;
+    drop(a);
+    eventually(
+        "A's registration expires in B's view after A is dropped",
+        ttl + EXPIRY_SLACK,
+        || async { Ok(!alive(&*b, "t", "hA").await?) },
+    )
+    .await?;
+    expect_routes(&*b, "fanout~t", vec![]).await
+}
+
+/// Upstream bug 1432966: a beat while the registrations change must not fail.
+async fn send_heartbeats_during_concurrent_registration_succeeds(cx: Context) -> Outcome {
+    let matchmaker = cx.shared_matchmaker().await?;
+    register(&*matchmaker, "t", "base").await?;
+    let mut tasks = tokio::task::JoinSet::new();
+    let beater = matchmaker.clone();
+    tasks.spawn(async move {
+        for round in 0..40 {
+            beater
+                .send_heartbeats()
+                .await
+                .step(format_args!("send_heartbeats() round {round}"))?;
+            tokio::task::yield_now().await;
+        }
+        Ok::<_, Failed>(())
+    });
+    for worker in 0..4 {
+        tasks.spawn(churn(matchmaker.clone(), worker));
+    }
+    while let Some(joined) = tasks.join_next().await {
+        joined.map_err(|error| Failed::from(format!("a task failed: {error}")))??;
+    }
+    // Beats are over: the state is exactly what the workers left.
+    matchmaker
+        .send_heartbeats()
+        .await
+        .step("final send_heartbeats()")?;
+    let mut expected = vec!["base".to_owned()];
+    for worker in 0..4 {
+        expected.extend(
+            (0..10)
+                .filter(|n| n % 2 == 1)
+                .map(|n| churn_host(worker, n)),
+        );
+    }
+    let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+    expect_routes(&*matchmaker, "fanout~t", fanout_routes("t", &expected)).await
+}
+
+/// Registers ten hosts, unregistering the even ones, yielding between calls.
+async fn churn(matchmaker: Arc<dyn MatchMaker>, worker: usize) -> Outcome {
+    for n in 0..10 {
+        let host = churn_host(worker, n);
+        register(&*matchmaker, "t", &host).await?;
+        tokio::task::yield_now().await;
+        if n % 2 == 0 {
+            unregister(&*matchmaker, "t", &host).await?;
+            tokio::task::yield_now().await;
+        }
+    }
+    Ok(())
+}
+
+fn churn_host(worker: usize, n: usize) -> String {
+    format!("w{worker}-h{n}")
+}

@@ -1,0 +1,203 @@
+//! A tiny in-test registry backend over a `Mutex<HashMap>` with tokio-time expiry, wrapped in
+//! `HeartbeatMatchMaker`: what a third party's backend crate hands to the suite. It can be
+//! built with deliberate defects to prove the suite notices them.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use matchmaker_conformance::{Capabilities, Factory, Flavor};
+use matchmaker_core::{
+    Error, HeartbeatBackend, HeartbeatConfig, HeartbeatMatchMaker, HostDirectory, MatchMaker,
+    Registration, Result,
+};
+use tokio::time::Instant;
+
+/// A deliberate bug the fake registry can be built with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Defect {
+    /// `is_alive` of an unknown pair is an error instead of false.
+    UnknownPairIsAnError,
+    /// `expire(topic, host)` removes every host of the topic.
+    ExpireRemovesTheWholeTopic,
+    /// `backend_unregister(topic, host)` removes every topic of the host.
+    UnregisterRemovesTheWholeHost,
+    /// Fanout lists hosts in reverse order.
+    FanoutInReverseOrder,
+    /// `ack_alive` does not re-create a vanished record.
+    AckAliveDoesNotRecreate,
+    /// Lookups of a topic also list hosts of topics it is a prefix of.
+    TopicMatchesByPrefix,
+    /// Registrations never expire.
+    NeverExpires,
+}
+
+/// One namespace's registry: `(topic, host)` -> expiry deadline.
+pub struct FakeRegistry {
+    ttl: Duration,
+    defect: Option<Defect>,
+    records: Mutex<HashMap<(String, String), Instant>>,
+}
+
+impl FakeRegistry {
+    fn records(&self) -> MutexGuard<'_, HashMap<(String, String), Instant>> {
+        self.records
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn has(&self, defect: Defect) -> bool {
+        self.defect == Some(defect)
+    }
+
+    fn deadline(&self) -> Instant {
+        if self.has(Defect::NeverExpires) {
+            Instant::now() + Duration::from_secs(365 * 24 * 3600)
+        } else {
+            Instant::now() + self.ttl
+        }
+    }
+
+    fn pair(registration: &Registration) -> (String, String) {
+        (registration.topic.clone(), registration.host.clone())
+    }
+}
+
+#[async_trait]
+impl HostDirectory for FakeRegistry {
+    async fn live_hosts(&self, topic: &str) -> Result<Vec<String>> {
+        tokio::task::yield_now().await;
+        let now = Instant::now();
+        let prefix = self.has(Defect::TopicMatchesByPrefix);
+        let mut hosts: Vec<String> = self
+            .records()
+            .iter()
+            .filter(|((t, _), deadline)| {
+                (t == topic || (prefix && t.starts_with(topic))) && **deadline > now
+            })
+            .map(|((_, host), _)| host.clone())
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        if self.has(Defect::FanoutInReverseOrder) {
+            hosts.reverse();
+        }
+        Ok(hosts)
+    }
+}
+
+#[async_trait]
+impl HeartbeatBackend for FakeRegistry {
+    fn name(&self) -> &'static str {
+        "fake"
+    }
+
+    async fn backend_register(&self, registration: &Registration) -> Result<()> {
+        tokio::task::yield_now().await;
+        let deadline = self.deadline();
+        self.records().insert(Self::pair(registration), deadline);
+        Ok(())
+    }
+
+    async fn backend_unregister(&self, registration: &Registration) -> Result<()> {
+        tokio::task::yield_now().await;
+        if self.has(Defect::UnregisterRemovesTheWholeHost) {
+            self.records()
+                .retain(|(_, host), _| *host != registration.host);
+        } else {
+            self.records().remove(&Self::pair(registration));
+        }
+        Ok(())
+    }
+
+    async fn ack_alive(&self, registration: &Registration) -> Result<()> {
+        tokio::task::yield_now().await;
+        let deadline = self.deadline();
+        let mut records = self.records();
+        let pair = Self::pair(registration);
+        if self.has(Defect::AckAliveDoesNotRecreate) && !records.contains_key(&pair) {
+            return Ok(());
+        }
+        records.insert(pair, deadline);
+        Ok(())
+    }
+
+    async fn is_alive(&self, topic: &str, host: &str) -> Result<bool> {
+        tokio::task::yield_now().await;
+        let records = self.records();
+        match records.get(&(topic.to_owned(), host.to_owned())) {
+            Some(deadline) => Ok(*deadline > Instant::now()),
+            None if self.has(Defect::UnknownPairIsAnError) => Err(Error::backend(
+                "fake",
+                format!("no record for {topic}.{host}"),
+            )),
+            None => Ok(false),
+        }
+    }
+
+    async fn expire(&self, topic: &str, host: &str) -> Result<()> {
+        tokio::task::yield_now().await;
+        if self.has(Defect::ExpireRemovesTheWholeTopic) {
+            self.records().retain(|(t, _), _| t != topic);
+        } else {
+            self.records().remove(&(topic.to_owned(), host.to_owned()));
+        }
+        Ok(())
+    }
+}
+
+/// Creates matchmakers over one fake registry per namespace (so instances share it).
+pub struct FakeFactory {
+    ttl: Duration,
+    defect: Option<Defect>,
+    registries: Mutex<HashMap<String, Arc<FakeRegistry>>>,
+}
+
+impl FakeFactory {
+    pub fn new(ttl: Duration, defect: Option<Defect>) -> Arc<Self> {
+        Arc::new(FakeFactory {
+            ttl,
+            defect,
+            registries: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// What this fake backend can do; `paused` runs its trials on a paused clock.
+    pub fn capabilities(&self, paused: bool) -> Capabilities {
+        Capabilities {
+            flavor: Flavor::Heartbeat,
+            shared_registry: true,
+            ttl: Some(self.ttl),
+            paused_time: paused,
+        }
+    }
+}
+
+#[async_trait]
+impl Factory for FakeFactory {
+    async fn create(&self, namespace: &str) -> Result<Box<dyn MatchMaker>> {
+        let registry = self
+            .registries
+            .lock()
+            .unwrap()
+            .entry(namespace.to_owned())
+            .or_insert_with(|| {
+                Arc::new(FakeRegistry {
+                    ttl: self.ttl,
+                    defect: self.defect,
+                    records: Mutex::new(HashMap::new()),
+                })
+            })
+            .clone();
+        let config = HeartbeatConfig::with_ttl(self.ttl);
+        Ok(Box::new(HeartbeatMatchMaker::with_shared_backend(
+            registry, config,
+        )?))
+    }
+
+    async fn cleanup(&self, namespace: &str) {
+        self.registries.lock().unwrap().remove(namespace);
+    }
+}
