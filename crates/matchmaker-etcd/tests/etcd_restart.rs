@@ -1,0 +1,119 @@
+//! etcd SIGKILLed and restarted mid-run (own server, same data dir and ports).
+
+use std::time::Duration;
+
+use matchmaker_core::MatchMaker;
+use matchmaker_testkit::etcd::EtcdOptions;
+
+mod support;
+use support::{
+    config, eventually, fanout_hosts, keys_under, own_server, random_prefix, raw_client,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etcd_killed_and_restarted_recovers_registrations_and_serves_the_stale_cache_meanwhile() {
+    let Some(mut server) = own_server("etcd_killed_and_restarted", EtcdOptions::default()) else {
+        return;
+    };
+    let endpoints = server.endpoints();
+    let prefix = random_prefix("restart");
+    let a = matchmaker_etcd::connect(config(&endpoints, &prefix))
+        .await
+        .unwrap();
+    let b = matchmaker_etcd::connect(config(&endpoints, &prefix))
+        .await
+        .unwrap();
+    a.register("scheduler", "host-a").await.unwrap();
+    a.start_heartbeat().unwrap();
+    let seen = eventually(Duration::from_secs(2), || async {
+        fanout_hosts(&b, "scheduler").await == ["host-a"]
+    })
+    .await;
+    assert!(seen.is_some(), "B never saw A");
+
+    server.kill();
+
+    let stale = eventually(Duration::from_secs(3), || async {
+        !b.backend().cache_status().connected
+    })
+    .await;
+    assert!(stale.is_some(), "B's cache never reported the outage");
+    let status = b.backend().cache_status();
+    assert!(status.stale_since.is_some(), "{status:?}");
+    // Lookups keep being answered from the last known state during the outage.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(fanout_hosts(&b, "scheduler").await, ["host-a"]);
+    assert!(b.is_alive("scheduler", "host-a").await.unwrap());
+
+    let restarted = tokio::task::spawn_blocking(move || server.restart().map(|()| server));
+    let server = restarted
+        .await
+        .unwrap()
+        .expect("etcd restarts on its data dir");
+
+    let fresh = eventually(Duration::from_secs(10), || async {
+        b.backend().cache_status().connected
+    })
+    .await;
+    assert!(fresh.is_some(), "B's watch never came back");
+    assert_eq!(b.backend().cache_status().stale_since, None);
+    let raw = raw_client(&endpoints).await;
+    let back = eventually(Duration::from_secs(5), || async {
+        keys_under(&raw, &prefix).await.len() == 1
+    })
+    .await;
+    assert!(
+        back.is_some(),
+        "A's registration is in etcd after the restart"
+    );
+
+    // The watch really works again: a new registration reaches B.
+    a.register("scheduler", "host-c").await.unwrap();
+    let both = eventually(Duration::from_secs(3), || async {
+        fanout_hosts(&b, "scheduler").await == ["host-a", "host-c"]
+    })
+    .await;
+    assert!(both.is_some(), "B's cache did not recover");
+    // A's heartbeat keeps everything alive on the restarted server (past two TTLs).
+    tokio::time::sleep(support::TTL * 2).await;
+    assert_eq!(keys_under(&raw, &prefix).await.len(), 2);
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etcd_restarted_without_its_data_gets_everything_reregistered() {
+    let Some(mut server) = own_server("etcd_restarted_without_its_data", EtcdOptions::default())
+    else {
+        return;
+    };
+    let endpoints = server.endpoints();
+    let prefix = random_prefix("wiped");
+    let a = matchmaker_etcd::connect(config(&endpoints, &prefix))
+        .await
+        .unwrap();
+    a.register("scheduler", "host-a").await.unwrap();
+    a.register("conductor", "host-a").await.unwrap();
+    a.start_heartbeat().unwrap();
+
+    server.kill();
+    std::fs::remove_dir_all(server.data_dir()).unwrap();
+    let restarted = tokio::task::spawn_blocking(move || server.restart().map(|()| server));
+    let server = restarted
+        .await
+        .unwrap()
+        .expect("etcd starts on an empty data dir");
+
+    // The lease is gone with the data: the heartbeat must notice and re-put both keys.
+    let raw = raw_client(&endpoints).await;
+    let back = eventually(Duration::from_secs(10), || async {
+        keys_under(&raw, &prefix).await.len() == 2
+    })
+    .await;
+    assert!(back.is_some(), "registrations were not re-created");
+    let lookups = eventually(Duration::from_secs(5), || async {
+        fanout_hosts(&a, "conductor").await == ["host-a"]
+    })
+    .await;
+    assert!(lookups.is_some());
+    drop(server);
+}
