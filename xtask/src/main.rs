@@ -63,3 +63,28 @@ fn strip_leading_separator(args: &[String]) -> &[String] {
         _ => args,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(words: &[&str]) -> Vec<String> {
+        words.iter().map(|word| word.to_string()).collect()
+    }
+
+    #[test]
+    fn leading_double_dash_is_dropped_once() {
+        assert_eq!(
+            strip_leading_separator(&strings(&["--", "--", "-q"])),
+            strings(&["--", "-q"])
+        );
+    }
+
+    #[test]
+    fn arguments_without_a_leading_double_dash_are_kept() {
+        assert_eq!(
+            strip_leading_separator(&strings(&["--lib", "--"])),
+            strings(&["--lib", "--"])
+        );
+    }
+}

@@ -16,3 +16,20 @@ pub fn cargo(args: &[&str]) -> Command {
     command.current_dir(project_root()).args(args);
     command
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_root_holds_the_workspace_manifest() {
+        let manifest = std::fs::read_to_string(project_root().join("Cargo.toml")).unwrap();
+        assert!(manifest.contains("[workspace]"));
+    }
+
+    #[test]
+    fn cargo_runs_in_the_project_root() {
+        let command = cargo(&["--version"]);
+        assert_eq!(command.get_current_dir(), Some(project_root().as_path()));
+    }
+}

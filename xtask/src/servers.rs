@@ -17,6 +17,15 @@ pub enum Server {
     Consul,
 }
 
+impl std::fmt::Display for Server {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Server::Etcd => "etcd",
+            Server::Consul => "consul",
+        })
+    }
+}
+
 impl Server {
     /// The package whose tests need this server.
     pub fn package(self) -> &'static str {
@@ -55,15 +64,15 @@ pub fn start(wanted: &[Server]) -> Result<RunningServers, String> {
             }
             Err(why) if required => {
                 return Err(format!(
-                    "{server:?} could not be started and MATCHMAKER_TEST_REQUIRED=1: {why}"
+                    "{server} could not be started and MATCHMAKER_TEST_REQUIRED=1: {why}"
                 ))
             }
             Err(why) => {
                 eprintln!(
-                    "xtask: WARNING: {server:?} not started, {} tests will skip: {why}",
+                    "xtask: WARNING: {server} not started, {} tests will skip: {why}",
                     server.package()
                 );
-                running.descriptions.push(format!("{server:?} MISSING"));
+                running.descriptions.push(format!("{server} MISSING"));
             }
         }
     }
@@ -164,4 +173,46 @@ pub fn serve_until_interrupted() -> Result<(), ()> {
     drop(servers);
     eprintln!("xtask: servers stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn apply_env_removes_stale_server_variables_when_no_server_runs() {
+        let mut command = Command::new("true");
+        command.env(etcd::ENDPOINTS_ENV, "127.0.0.1:1");
+        RunningServers::default().apply_env(&mut command);
+        let endpoints = command
+            .get_envs()
+            .find(|(name, _)| *name == OsStr::new(etcd::ENDPOINTS_ENV));
+        assert_eq!(endpoints, Some((OsStr::new(etcd::ENDPOINTS_ENV), None)));
+    }
+
+    #[test]
+    fn started_etcd_is_exported_to_tests() {
+        if etcd::binary().is_none() && !matchmaker_testkit::required() {
+            eprintln!("skipping started_etcd_is_exported_to_tests: no etcd binary");
+            return;
+        }
+        let running = start(&[Server::Etcd]).expect("etcd starts");
+        let exports = running.exports();
+        let endpoints = exports
+            .iter()
+            .find(|(name, _)| *name == etcd::ENDPOINTS_ENV);
+        assert!(endpoints.is_some_and(|(_, value)| value.starts_with("127.0.0.1:")));
+        assert!(
+            running.describe().starts_with("etcd 3."),
+            "{}",
+            running.describe()
+        );
+    }
+
+    #[test]
+    fn server_names_are_lowercase_for_messages() {
+        assert_eq!(Server::Etcd.to_string(), "etcd");
+        assert_eq!(Server::Consul.package(), "matchmaker-consul");
+    }
 }

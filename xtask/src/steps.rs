@@ -68,3 +68,30 @@ fn describe_command(command: &Command) -> String {
     );
     words.join(" ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_reports_a_succeeding_command_as_ok() {
+        assert!(run("true", &mut Command::new("true")).ok);
+    }
+
+    #[test]
+    fn run_reports_a_failing_command_as_failed() {
+        assert!(!run("false", &mut Command::new("false")).ok);
+    }
+
+    #[test]
+    fn run_reports_a_missing_program_as_failed() {
+        assert!(!run("missing", &mut Command::new("/nonexistent/xtask-program")).ok);
+    }
+
+    #[test]
+    fn describe_command_shows_the_program_file_name_and_arguments() {
+        let mut command = Command::new("/usr/bin/cargo");
+        command.args(["fmt", "--all"]);
+        assert_eq!(describe_command(&command), "cargo fmt --all");
+    }
+}

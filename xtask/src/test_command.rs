@@ -33,7 +33,7 @@ pub fn one_backend(server: Server, extra: &[String]) -> Result<(), ()> {
     test.args(extra);
     let mut results = Vec::new();
     let servers_note = run_tests_with(&[server], &mut test, &mut results);
-    let command = format!("xtask {}", format!("{server:?}").to_lowercase());
+    let command = format!("xtask {server}");
     summarize(&command, &results, &servers_note)
 }
 
@@ -66,17 +66,73 @@ fn run_tests_with(
 
 /// Prints the one-line summary and turns it into the exit outcome.
 fn summarize(command: &str, results: &[StepResult], servers_note: &str) -> Result<(), ()> {
-    let steps: Vec<String> = results.iter().map(StepResult::describe).collect();
-    let ran_tests = results.iter().any(|result| result.name == "tests");
-    let all_ok = ran_tests && results.iter().all(|result| result.ok);
-    let verdict = if all_ok { "ok" } else { "FAILED" };
-    println!(
-        "{command}: {verdict}: {} ({servers_note})",
-        steps.join(", ")
-    );
+    let (line, all_ok) = summary_line(command, results, servers_note);
+    println!("{line}");
     if all_ok {
         Ok(())
     } else {
         Err(())
+    }
+}
+
+/// `xtask test: ok: fmt ok 0.2s, clippy ok 30.1s, tests ok 50.0s (etcd ... at ..., consul ...)`,
+/// and whether everything passed (a run whose tests did not run did not pass).
+fn summary_line(command: &str, results: &[StepResult], servers_note: &str) -> (String, bool) {
+    let ran_tests = results.iter().any(|result| result.name == "tests");
+    let all_ok = ran_tests && results.iter().all(|result| result.ok);
+    let mut steps: Vec<String> = results.iter().map(StepResult::describe).collect();
+    if !ran_tests {
+        steps.push("tests not run".to_string());
+    }
+    let verdict = if all_ok { "ok" } else { "FAILED" };
+    let line = format!(
+        "{command}: {verdict}: {} ({servers_note})",
+        steps.join(", ")
+    );
+    (line, all_ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn step(name: &'static str, ok: bool) -> StepResult {
+        StepResult {
+            name,
+            ok,
+            took: Duration::from_millis(1500),
+        }
+    }
+
+    #[test]
+    fn summary_of_passing_steps_is_ok_and_names_the_servers() {
+        let results = [step("fmt", true), step("tests", true)];
+        let (line, ok) = summary_line("xtask test", &results, "etcd 3.4.23 at 127.0.0.1:1");
+        assert!(ok);
+        assert_eq!(
+            line,
+            "xtask test: ok: fmt ok 1.5s, tests ok 1.5s (etcd 3.4.23 at 127.0.0.1:1)"
+        );
+    }
+
+    #[test]
+    fn summary_names_the_failed_step() {
+        let results = [
+            step("fmt", true),
+            step("clippy", false),
+            step("tests", true),
+        ];
+        let (line, ok) = summary_line("xtask test", &results, "");
+        assert!(!ok);
+        assert!(line.starts_with("xtask test: FAILED:"), "{line}");
+        assert!(line.contains("clippy FAILED 1.5s"), "{line}");
+    }
+
+    #[test]
+    fn summary_without_a_test_run_is_a_failure() {
+        let (line, ok) = summary_line("xtask etcd", &[], "servers FAILED to start");
+        assert!(!ok);
+        assert!(line.contains("tests not run"), "{line}");
     }
 }

@@ -33,13 +33,13 @@ pub enum TestkitError {
         detail: String,
     },
     /// The server process exited while it was starting.
-    #[error("{server} exited during startup ({status}); log {log}:\n{log_tail}")]
+    #[error("{server} exited during startup ({status}); its log ended with:\n{log_tail}")]
     Exited {
         /// Server name.
         server: &'static str,
         /// Its exit status.
         status: String,
-        /// Path of its log file.
+        /// Path of its log file (removed with the server's temporary folder).
         log: PathBuf,
         /// The last lines of its log.
         log_tail: String,
@@ -55,7 +55,7 @@ pub enum TestkitError {
         timeout: Duration,
         /// What the last readiness check saw.
         last_check: String,
-        /// Path of its log file.
+        /// Path of its log file (removed with the server's temporary folder).
         log: PathBuf,
         /// The last lines of its log.
         log_tail: String,
