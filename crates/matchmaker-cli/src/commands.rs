@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::args::{Cli, Command};
 use crate::failure::{Exit, Failure};
 use crate::output::{self, print};
-use crate::shutdown;
+use crate::shutdown::Shutdown;
 
 type Outcome = Result<(), Failure>;
 
@@ -20,9 +20,10 @@ pub async fn run(cli: &Cli) -> Outcome {
         _ => None,
     };
     let registry = connect(&cli.url, ttl).await?;
+    let shown_url = output::redact_url(&cli.url);
     let context = Context {
         registry: registry.as_ref(),
-        url: &cli.url,
+        url: &shown_url,
         json: cli.json,
     };
     let _span = tracing::info_span!("command", backend = registry.backend_name()).entered();
@@ -47,7 +48,7 @@ async fn connect(url: &str, ttl: Option<Duration>) -> Result<Box<dyn Registry>, 
     }
     matchmaker::connect_with(&config)
         .await
-        .map_err(|error| Failure::from_error(error, url))
+        .map_err(|error| Failure::from_error(error, &output::redact_url(url)))
 }
 
 struct Context<'a> {
@@ -109,17 +110,18 @@ impl Context<'_> {
                 eprintln!(
                     "note: nothing heartbeats it now: it expires {} from now (use --hold to \
                      keep it alive)",
-                    humantime::format_duration(heartbeat.ttl)
+                    output::format_duration(heartbeat.ttl)
                 );
             }
             return Ok(());
         }
+        let mut shutdown = listen()?;
         self.registry.start_heartbeat().map_err(|e| self.fail(e))?;
         eprintln!(
             "holding: heartbeating every {}; Ctrl-C or SIGTERM unregisters and exits",
-            humantime::format_duration(heartbeat.interval())
+            output::format_duration(heartbeat.interval())
         );
-        let signal = shutdown::signalled().await;
+        let signal = shutdown.signalled().await;
         tracing::info!(signal, "stopping: unregistering");
         self.registry.stop_heartbeat();
         self.registry
@@ -179,7 +181,8 @@ impl Context<'_> {
             topic.unwrap_or("every topic"),
             self.url
         );
-        let stop = shutdown::signalled();
+        let mut shutdown = listen()?;
+        let stop = shutdown.signalled();
         tokio::pin!(stop);
         loop {
             tokio::select! {
@@ -213,9 +216,14 @@ impl Context<'_> {
             print(&value.to_string());
         } else {
             let ttl = ttl.map_or_else(String::new, |ttl| {
-                format!(" (ttl {})", humantime::format_duration(ttl))
+                format!(" (ttl {})", output::format_duration(ttl))
             });
             print(&format!("{event} {host} for {topic} on {}{ttl}", self.url));
         }
     }
+}
+
+fn listen() -> Result<Shutdown, Failure> {
+    Shutdown::listen()
+        .map_err(|error| Failure::new(Exit::Other, format!("cannot listen for signals: {error}")))
 }

@@ -91,6 +91,47 @@ pub fn format_ttl(ttl: Duration) -> String {
     format!("{:.1}s", ttl.as_secs_f64())
 }
 
+/// A duration for people, rounded to the millisecond: `2s`, `666ms`, `1s 500ms`.
+pub fn format_duration(duration: Duration) -> String {
+    let rounded = Duration::from_millis(duration.as_millis() as u64);
+    humantime::format_duration(rounded).to_string()
+}
+
+/// `url` with its password and token values replaced by `***`, safe to print.
+pub fn redact_url(url: &str) -> String {
+    let (before_query, query) = match url.split_once('?') {
+        Some((before, query)) => (before, Some(query)),
+        None => (url, None),
+    };
+    let mut redacted = match before_query.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            let (authority, path) = rest.split_at(authority_end);
+            match authority.rsplit_once('@') {
+                Some((userinfo, hosts)) => {
+                    let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+                    let hidden = if userinfo.contains(':') { ":***" } else { "" };
+                    format!("{scheme}://{user}{hidden}@{hosts}{path}")
+                }
+                None => before_query.to_owned(),
+            }
+        }
+        None => before_query.to_owned(),
+    };
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if ["token", "password"].contains(&name) => format!("{name}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        redacted.push('?');
+        redacted.push_str(&pairs.join("&"));
+    }
+    redacted
+}
+
 /// The current time as RFC 3339 with milliseconds, in UTC.
 pub fn now() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
@@ -142,6 +183,25 @@ mod tests {
     fn hostless_routes_show_a_dash() {
         let rendered = routes_table(&[Route::hostless("a.b")]);
         assert!(rendered.ends_with("a.b    -\n"), "{rendered:?}");
+    }
+
+    #[test]
+    fn durations_are_rounded_to_the_millisecond() {
+        assert_eq!(format_duration(Duration::from_nanos(666_666_666)), "666ms");
+        assert_eq!(format_duration(Duration::from_secs(2)), "2s");
+    }
+
+    #[test]
+    fn passwords_and_tokens_in_urls_are_redacted() {
+        assert_eq!(
+            redact_url("etcd://root:secret@h1:2379,h2/pfx?ttl=5"),
+            "etcd://root:***@h1:2379,h2/pfx?ttl=5"
+        );
+        assert_eq!(
+            redact_url("consul://h:8500/ns?token=abc&ttl=5s"),
+            "consul://h:8500/ns?token=***&ttl=5s"
+        );
+        assert_eq!(redact_url("memory://"), "memory://");
     }
 
     #[test]

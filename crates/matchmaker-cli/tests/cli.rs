@@ -223,3 +223,28 @@ fn verbose_flag_shows_the_library_events_on_stderr() {
     assert!(stderr.contains("matchmaker connected"), "{stderr}");
     assert!(stderr.contains("matchmaker registered"), "{stderr}");
 }
+
+#[test]
+fn unreachable_etcd_exits_4_with_a_hint() {
+    let (code, _, stderr) = outcome(&run(&["--url", "etcd://127.0.0.1:1", "list"]));
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(
+        stderr.contains("is the registry at etcd://127.0.0.1:1 running"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unreachable_consul_exits_4_with_a_hint() {
+    let (code, _, stderr) = outcome(&run(&["--url", "consul://127.0.0.1:1", "queues", "t"]));
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(stderr.contains("consul is unavailable"), "{stderr}");
+}
+
+#[test]
+fn passwords_in_the_url_are_not_printed() {
+    let (code, _, stderr) = outcome(&run(&["--url", "etcd://root:hunter2@127.0.0.1:1", "list"]));
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(stderr.contains("root:***@"), "{stderr}");
+}
