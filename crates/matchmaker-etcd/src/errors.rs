@@ -47,7 +47,11 @@ pub(crate) fn from_client(error: etcd_client::Error) -> Error {
     if let Some((code, message)) = tonic_code::of(&error) {
         return match code {
             Code::Unauthenticated | Code::PermissionDenied => unauthorized(&message),
-            Code::InvalidArgument if message.contains("authentication failed") => {
+            // etcd answers InvalidArgument for a wrong password and for a missing user.
+            Code::InvalidArgument
+                if message.contains("authentication failed")
+                    || message.contains("user name is empty") =>
+            {
                 unauthorized(&message)
             }
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => {

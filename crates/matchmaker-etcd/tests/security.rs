@@ -1,0 +1,173 @@
+//! TLS with a test CA and user/password auth, each against an etcd started for the test.
+
+use std::path::{Path, PathBuf};
+
+use matchmaker_core::{Error, MatchMaker};
+use matchmaker_etcd::{EtcdConfig, EtcdTls};
+use matchmaker_testkit::etcd::{EtcdOptions, TlsFiles};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+
+mod support;
+use support::{config, fanout_hosts, own_server, random_prefix};
+
+/// PEM files of a throwaway CA, a server certificate for 127.0.0.1 and a client certificate.
+struct TestPki {
+    ca: PathBuf,
+    server_cert: PathBuf,
+    server_key: PathBuf,
+    client_cert: PathBuf,
+    client_key: PathBuf,
+}
+
+fn write_pki(dir: &Path) -> TestPki {
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "matchmaker test CA");
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+
+    let leaf = |names: Vec<String>, usage: ExtendedKeyUsagePurpose, stem: &str| {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(names).unwrap();
+        params.distinguished_name.push(DnType::CommonName, stem);
+        params.extended_key_usages = vec![usage];
+        let cert = params.signed_by(&key, &issuer).unwrap();
+        let cert_path = dir.join(format!("{stem}.pem"));
+        let key_path = dir.join(format!("{stem}-key.pem"));
+        std::fs::write(&cert_path, cert.pem()).unwrap();
+        std::fs::write(&key_path, key.serialize_pem()).unwrap();
+        (cert_path, key_path)
+    };
+    let (server_cert, server_key) = leaf(
+        vec!["127.0.0.1".into(), "localhost".into()],
+        ExtendedKeyUsagePurpose::ServerAuth,
+        "server",
+    );
+    let (client_cert, client_key) = leaf(
+        vec!["client".into()],
+        ExtendedKeyUsagePurpose::ClientAuth,
+        "client",
+    );
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, ca_cert.pem()).unwrap();
+    TestPki {
+        ca,
+        server_cert,
+        server_key,
+        client_cert,
+        client_key,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_a_test_ca_and_client_certificate_works_and_no_certificate_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = write_pki(dir.path());
+    let options = EtcdOptions {
+        tls: Some(TlsFiles {
+            ca: pki.ca.clone(),
+            cert: pki.server_cert.clone(),
+            key: pki.server_key.clone(),
+        }),
+        client_cert_auth: true,
+    };
+    let Some(server) = own_server("tls_with_a_test_ca", options) else {
+        return;
+    };
+    let prefix = random_prefix("tls");
+    let tls_config = EtcdConfig {
+        tls: Some(EtcdTls {
+            ca: Some(pki.ca.clone()),
+            cert: Some(pki.client_cert.clone()),
+            key: Some(pki.client_key.clone()),
+            domain: None,
+        }),
+        ..config(&server.endpoints(), &prefix)
+    };
+    let matchmaker = matchmaker_etcd::connect(tls_config.clone()).await.unwrap();
+    matchmaker.register("secure", "host-a").await.unwrap();
+    assert_eq!(fanout_hosts(&matchmaker, "secure").await, ["host-a"]);
+    assert!(matchmaker.is_alive("secure", "host-a").await.unwrap());
+
+    let without_client_cert = EtcdConfig {
+        tls: Some(EtcdTls {
+            ca: Some(pki.ca.clone()),
+            ..EtcdTls::default()
+        }),
+        ..tls_config.clone()
+    };
+    let refused = matchmaker_etcd::connect(without_client_cert).await;
+    assert!(
+        matches!(
+            refused,
+            Err(Error::Unavailable { .. } | Error::Unauthorized { .. })
+        ),
+        "{:?}",
+        refused.map(|_| ())
+    );
+
+    let plain = EtcdConfig {
+        tls: None,
+        ..tls_config
+    };
+    assert!(matchmaker_etcd::connect(plain).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_tls_file_is_a_typed_file_error() {
+    let config = EtcdConfig {
+        tls: Some(EtcdTls {
+            ca: Some("/nonexistent/ca.pem".into()),
+            ..EtcdTls::default()
+        }),
+        ..EtcdConfig::default()
+    };
+    let error = matchmaker_etcd::connect(config).await.unwrap_err();
+    assert!(matches!(error, Error::File { .. }), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_auth_works_and_a_wrong_password_is_unauthorized() {
+    let Some(server) = own_server("password_auth", EtcdOptions::default()) else {
+        return;
+    };
+    let endpoints = server.endpoints();
+    let mut raw = support::raw_client(&endpoints).await;
+    raw.user_add("root", "root-secret", None).await.unwrap();
+    raw.user_grant_role("root", "root").await.unwrap();
+    raw.auth_enable().await.unwrap();
+
+    let prefix = random_prefix("auth");
+    let good = EtcdConfig {
+        user: Some("root".into()),
+        password: Some("root-secret".into()),
+        ..config(&endpoints, &prefix)
+    };
+    let matchmaker = matchmaker_etcd::connect(good.clone()).await.unwrap();
+    matchmaker.register("guarded", "host-a").await.unwrap();
+    matchmaker.send_heartbeats().await.unwrap();
+    assert_eq!(fanout_hosts(&matchmaker, "guarded").await, ["host-a"]);
+
+    let wrong = EtcdConfig {
+        password: Some("not-the-password".into()),
+        ..good.clone()
+    };
+    let error = matchmaker_etcd::connect(wrong).await.unwrap_err();
+    assert!(matches!(error, Error::Unauthorized { .. }), "{error}");
+    assert!(!error.to_string().contains("not-the-password"), "{error}");
+
+    let anonymous = EtcdConfig {
+        user: None,
+        password: None,
+        ..good
+    };
+    let error = matchmaker_etcd::connect(anonymous).await.unwrap_err();
+    assert!(matches!(error, Error::Unauthorized { .. }), "{error}");
+}
