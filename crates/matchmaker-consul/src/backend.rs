@@ -10,7 +10,7 @@ use matchmaker_core::{
 };
 
 use crate::cache::{CacheContext, Members, TopicCache};
-use crate::client::{ConsulClient, PassOutcome, BACKEND};
+use crate::client::{ConsulClient, BACKEND};
 use crate::config::ConsulConfig;
 use crate::naming;
 use crate::registry::Registrar;
@@ -212,19 +212,15 @@ impl HeartbeatBackend for ConsulBackend {
         self.settle(topic, |hosts| !hosts.contains(host)).await
     }
 
-    /// One request per beat for the whole process: pass the instance's TTL check. When the
-    /// agent forgot it (restart), re-register everything and pass again.
+    /// One request per beat for the whole process: pass the instance's TTL check (plus, every
+    /// few beats, one request comparing the agent's services with ours). Registrations that
+    /// vanished are re-created; when the agent forgot us (restart), everything is.
     #[tracing::instrument(level = "debug", skip_all, fields(registrations = registrations.len()))]
     async fn heartbeat(&self, registrations: &[Registration]) -> Result<()> {
-        let _ = registrations;
-        match self.registrar.pass().await? {
-            PassOutcome::Passed => Ok(()),
-            PassOutcome::CheckMissing => {
-                self.registrar.reregister_all().await?;
-                self.watchers.reset_all();
-                Ok(())
-            }
+        if self.registrar.heartbeat().await? {
+            self.watchers.reset_all();
         }
+        Ok(())
     }
 
     async fn list(&self, topic: Option<&str>) -> Result<Vec<RegistrationInfo>> {

@@ -220,6 +220,18 @@ impl ConsulClient {
         }
     }
 
+    /// IDs of the local agent's services whose Meta `key` equals `value` (a hex id).
+    pub async fn agent_service_ids(&self, key: &str, value: &str) -> Result<Vec<String>> {
+        let filter = format!("Meta.{key} == \"{value}\"");
+        let request = self
+            .request(Method::GET, "/v1/agent/services")
+            .query(&[("filter", filter)]);
+        let response = self.send(request, "list agent services").await?;
+        let services: HashMap<String, serde_json::Value> =
+            json(response, "list agent services").await?;
+        Ok(services.into_keys().collect())
+    }
+
     pub async fn pass_check(&self, check_id: &str) -> Result<PassOutcome> {
         let path = format!("/v1/agent/check/pass/{check_id}");
         match self

@@ -19,7 +19,7 @@ use matchmaker_core::{Error, Result};
 /// Consul's (and DNS's) maximum length of a service name.
 pub const MAX_SERVICE_NAME_LEN: usize = 63;
 /// Longest namespace accepted, in bytes.
-pub const MAX_NAMESPACE_LEN: usize = 64;
+pub const MAX_NAMESPACE_LEN: usize = 200;
 /// Service name of each process's instance service (the one holding the TTL check).
 pub const INSTANCE_SERVICE_NAME: &str = "matchmaker-instance";
 /// Meta key holding the namespace.
@@ -264,7 +264,7 @@ mod tests {
     fn namespace_validation_rejects_empty_long_and_control() {
         assert!(validate_namespace("matchmaker").is_ok());
         assert!(validate_namespace("").is_err());
-        assert!(validate_namespace(&"n".repeat(65)).is_err());
+        assert!(validate_namespace(&"n".repeat(201)).is_err());
         assert!(validate_namespace("a\nb").is_err());
     }
 }

@@ -7,6 +7,7 @@
 //! together, at TTL expiry.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -18,6 +19,11 @@ use crate::client::{
 use crate::config::ConsulConfig;
 use crate::naming::{self, META_HOST, META_INSTANCE, META_NAMESPACE, META_TOPIC};
 
+/// Every this many heartbeats, one extra request compares the agent's services of this
+/// instance with our registrations and re-creates the missing ones (removed by another
+/// process's `expire`, or by an operator).
+pub(crate) const RECONCILE_EVERY: u64 = 5;
+
 pub(crate) struct Registrar {
     client: ConsulClient,
     namespace: String,
@@ -26,6 +32,10 @@ pub(crate) struct Registrar {
     ttl: Duration,
     deregister_after: Duration,
     registrations: Mutex<BTreeSet<Registration>>,
+    /// Our registrations that `expire` removed: the next heartbeat re-creates them.
+    vanished: Mutex<BTreeSet<Registration>>,
+    /// Heartbeats sent, to reconcile with the agent every [`RECONCILE_EVERY`] beats.
+    beats: AtomicU64,
     /// True once the instance service is registered; the lock also orders re-registration.
     instance_registered: tokio::sync::Mutex<bool>,
 }
@@ -40,6 +50,8 @@ impl Registrar {
             ttl: config.heartbeat.ttl,
             deregister_after: config.deregister_critical_after,
             registrations: Mutex::new(BTreeSet::new()),
+            vanished: Mutex::new(BTreeSet::new()),
+            beats: AtomicU64::new(0),
             instance_registered: tokio::sync::Mutex::new(false),
         }
     }
@@ -49,9 +61,7 @@ impl Registrar {
     }
 
     fn registrations(&self) -> MutexGuard<'_, BTreeSet<Registration>> {
-        self.registrations
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.registrations)
     }
 
     fn meta(&self, pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -150,6 +160,56 @@ impl Registrar {
         }
     }
 
+    /// One heartbeat: pass the TTL check, re-create registrations that vanished, and every
+    /// [`RECONCILE_EVERY`] beats compare with the agent. True when everything had to be
+    /// re-registered (the agent forgot us).
+    pub async fn heartbeat(&self) -> Result<bool> {
+        if self.pass().await? == PassOutcome::CheckMissing {
+            self.reregister_all().await?;
+            return Ok(true);
+        }
+        let beat = self.beats.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut missing: Vec<Registration> = {
+            let mut vanished = lock(&self.vanished);
+            let registrations = self.registrations();
+            std::mem::take(&mut *vanished)
+                .into_iter()
+                .filter(|registration| registrations.contains(registration))
+                .collect()
+        };
+        if beat % RECONCILE_EVERY == 0 {
+            missing.extend(self.missing_on_agent().await?);
+        }
+        for registration in &missing {
+            tracing::info!(topic = %registration.topic, host = %registration.host, "consul service vanished; re-creating it");
+            self.register_service(registration).await?;
+        }
+        if !missing.is_empty() {
+            matchmaker_core::telemetry::reregistered(BACKEND, missing.len() as u64);
+        }
+        Ok(false)
+    }
+
+    /// Our registrations the local agent does not hold.
+    async fn missing_on_agent(&self) -> Result<Vec<Registration>> {
+        let present: BTreeSet<String> = self
+            .client
+            .agent_service_ids(META_INSTANCE, &self.instance)
+            .await?
+            .into_iter()
+            .collect();
+        Ok(self
+            .registrations()
+            .iter()
+            .filter(|registration| {
+                let id =
+                    naming::service_id(&self.namespace, &registration.topic, &registration.host);
+                !present.contains(&id)
+            })
+            .cloned()
+            .collect())
+    }
+
     /// Passes the process's TTL check: the heartbeat of every registration at once.
     pub async fn pass(&self) -> Result<PassOutcome> {
         let outcome = self
@@ -188,6 +248,10 @@ impl Registrar {
     /// Removes the pair wherever it is registered: through the local agent when it owns the
     /// service, through the catalog otherwise (the owning agent may re-sync it then).
     pub async fn expire(&self, topic: &str, host: &str) -> Result<()> {
+        let pair = Registration::new(topic, host);
+        if self.registrations().contains(&pair) {
+            lock(&self.vanished).insert(pair);
+        }
         let id = naming::service_id(&self.namespace, topic, host);
         let entries = self
             .entries(&naming::service_name(&self.namespace, topic))
@@ -295,4 +359,10 @@ impl Registrar {
         *registered = false;
         Ok(())
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
