@@ -168,8 +168,10 @@ mod tests {
 
     #[test]
     fn ttl_below_etcds_minimum_is_rejected_with_an_explanation() {
-        let mut config = EtcdConfig::default();
-        config.heartbeat = HeartbeatConfig::with_ttl(Duration::from_secs(1));
+        let mut config = EtcdConfig {
+            heartbeat: HeartbeatConfig::with_ttl(Duration::from_secs(1)),
+            ..Default::default()
+        };
         let error = config.validate().unwrap_err();
         assert!(matches!(error, Error::InvalidConfig(_)));
         assert!(error.to_string().contains("minimum"), "{error}");
@@ -179,8 +181,10 @@ mod tests {
 
     #[test]
     fn fractional_ttl_is_rejected() {
-        let mut config = EtcdConfig::default();
-        config.heartbeat = HeartbeatConfig::with_ttl(Duration::from_millis(2500));
+        let config = EtcdConfig {
+            heartbeat: HeartbeatConfig::with_ttl(Duration::from_millis(2500)),
+            ..Default::default()
+        };
         assert!(config.validate().is_err());
     }
 
