@@ -21,7 +21,10 @@ pub(crate) async fn connect_client(config: &EtcdConfig) -> Result<Client> {
     let mut options = ConnectOptions::new()
         .with_connect_timeout(config.connect_timeout)
         .with_timeout(config.request_timeout)
-        .with_keep_alive(KEEP_ALIVE_INTERVAL, KEEP_ALIVE_TIMEOUT);
+        .with_keep_alive(KEEP_ALIVE_INTERVAL, KEEP_ALIVE_TIMEOUT)
+        // A member cut off from the leader fails requests (and watches) instead of
+        // silently serving an old view: the watch loop then reconnects.
+        .with_require_leader(true);
     if let Some(user) = &config.user {
         let password = config.password.clone().unwrap_or_default();
         // Tokens expire (5 min by default) and die with an etcd restart: refresh them.

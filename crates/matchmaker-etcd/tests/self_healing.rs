@@ -104,3 +104,26 @@ async fn steady_state_heartbeat_writes_nothing() {
     assert_eq!(before, after, "a heartbeat only sends a keep-alive");
     support::delete_prefix(&endpoints, &prefix).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_after_the_lease_vanished_grants_a_new_lease() {
+    let Some(endpoints) = shared_endpoints("register_after_the_lease_vanished") else {
+        return;
+    };
+    let prefix = random_prefix("register-lost");
+    let raw = raw_client(&endpoints).await;
+    let a = matchmaker_etcd::connect(config(&endpoints, &prefix))
+        .await
+        .unwrap();
+    a.register("first", "host-a").await.unwrap();
+    let old_lease = a.backend().lease_id();
+    raw.clone().lease_revoke(old_lease).await.unwrap();
+
+    // The put itself finds the lease gone: a new one is granted and both keys are written.
+    a.register("second", "host-a").await.unwrap();
+
+    assert_ne!(a.backend().lease_id(), old_lease);
+    assert_eq!(keys_under(&raw, &prefix).await.len(), 2);
+    assert!(a.is_alive("first", "host-a").await.unwrap());
+    support::delete_prefix(&endpoints, &prefix).await;
+}

@@ -93,3 +93,28 @@ async fn crashed_instance_leaves_the_other_instances_lookups_within_ttl_plus_one
     );
     support::delete_prefix(&endpoints, &prefix).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn membership_stream_ends_when_the_matchmaker_is_dropped() {
+    let Some(endpoints) = shared_endpoints("membership_stream_ends") else {
+        return;
+    };
+    let prefix = random_prefix("stream-end");
+    let a = matchmaker_etcd::connect(config(&endpoints, &prefix))
+        .await
+        .unwrap();
+    let mut events = a.subscribe(None).unwrap();
+    a.register("t", "h").await.unwrap();
+    let joined = tokio::time::timeout(Duration::from_secs(2), events.next()).await;
+    assert!(
+        matches!(joined, Ok(Some(MembershipEvent::Joined { .. }))),
+        "{joined:?}"
+    );
+
+    drop(a);
+
+    // The watch task is aborted with the backend, which closes every stream.
+    let end = tokio::time::timeout(Duration::from_secs(2), events.next()).await;
+    assert_eq!(end.ok(), Some(None), "the stream did not end");
+    support::delete_prefix(&endpoints, &prefix).await;
+}
