@@ -4,32 +4,53 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use libtest_mimic::{Arguments, Conclusion, FormatSetting};
+use libtest_mimic::{Arguments, Conclusion};
 use matchmaker_conformance::{trials, Capabilities, Factory, Flavor};
 use matchmaker_core::{Binding, Exchange, MatchMaker, Result, Route, StaticMatchMaker};
 use support::{Defect, FakeFactory};
 
-/// Runs the one trial called `name` and returns the run's conclusion.
-fn run_one(factory: Arc<dyn Factory>, capabilities: Capabilities, name: &str) -> Conclusion {
+/// Runs `trials` quietly (output goes to a log file) and returns the conclusion and the log.
+fn run_quietly(arguments: Arguments, trials: Vec<libtest_mimic::Trial>) -> (Conclusion, String) {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let log = std::env::temp_dir().join(format!(
+        "conformance-defects-{}-{}.log",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::SeqCst)
+    ));
+    let arguments = Arguments {
+        logfile: Some(log.display().to_string()),
+        ..arguments
+    };
+    let conclusion = libtest_mimic::run(&arguments, trials);
+    let output = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    (conclusion, output)
+}
+
+/// Runs the one trial called `name`; returns the conclusion and the run's output.
+fn run_one(
+    factory: Arc<dyn Factory>,
+    capabilities: Capabilities,
+    name: &str,
+) -> (Conclusion, String) {
     let arguments = Arguments {
         filter: Some(name.to_owned()),
         exact: true,
-        format: Some(FormatSetting::Terse),
         test_threads: Some(1),
         ..Arguments::default()
     };
-    let conclusion = libtest_mimic::run(&arguments, trials("defect", factory, capabilities));
+    let (conclusion, output) = run_quietly(arguments, trials("defect", factory, capabilities));
     assert_eq!(
         conclusion.num_filtered_out + 1,
         trials_len(),
         "no trial named {name}"
     );
-    conclusion
+    (conclusion, output)
 }
 
 fn trials_len() -> u64 {
@@ -39,20 +60,17 @@ fn trials_len() -> u64 {
 }
 
 fn assert_fails(factory: Arc<dyn Factory>, capabilities: Capabilities, name: &str) {
-    let conclusion = run_one(factory, capabilities, name);
-    assert_eq!(
-        conclusion.num_failed, 1,
-        "{name} did not fail: {conclusion:?}"
-    );
+    let (conclusion, output) = run_one(factory, capabilities, name);
+    assert_eq!(conclusion.num_failed, 1, "{name} did not fail:\n{output}");
 }
 
 fn assert_fake_defect_fails(defect: Defect, name: &str) {
     let healthy = FakeFactory::new(Duration::from_secs(10), None);
     let capabilities = healthy.capabilities(true);
-    let control = run_one(healthy, capabilities.clone(), name);
+    let (control, output) = run_one(healthy, capabilities.clone(), name);
     assert_eq!(
         control.num_passed, 1,
-        "{name} fails even without {defect:?}"
+        "{name} fails without {defect:?}:\n{output}"
     );
     assert_fails(
         FakeFactory::new(Duration::from_secs(10), Some(defect)),
@@ -256,10 +274,10 @@ fn unavailable_backends_report_every_trial_ignored() {
         .unavailable(Some("server not running".to_owned()));
     let trials = suite.trials();
     let count = trials.len() as u64;
-    let arguments = Arguments {
-        format: Some(FormatSetting::Terse),
-        ..Arguments::default()
-    };
-    let conclusion = libtest_mimic::run(&arguments, trials);
-    assert_eq!(conclusion.num_ignored, count, "{conclusion:?}");
+    let (conclusion, output) = run_quietly(Arguments::default(), trials);
+    assert_eq!(conclusion.num_ignored, count, "{output}");
+    assert!(
+        output.contains("unavailable: server not running"),
+        "{output}"
+    );
 }
