@@ -42,6 +42,9 @@ pub struct EtcdBackend {
     /// This process's registrations; the lock also serializes writes with re-registration,
     /// so an unregister can never race a re-put into a phantom key.
     pub(crate) owned: Mutex<BTreeSet<Registration>>,
+    /// Unregistered pairs whose delete failed (etcd unreachable): retried by each heartbeat,
+    /// so a key can never linger on a lease that is still kept alive.
+    pub(crate) pending_deletes: std::sync::Mutex<BTreeSet<Registration>>,
     watcher: JoinHandle<()>,
 }
 
@@ -66,6 +69,14 @@ impl EtcdBackend {
             cache: cache.clone(),
         };
         let watcher = tokio::spawn(watcher.run(revision));
+        // Return with the watch established when etcd allows, so `cache_status` is fresh;
+        // the task keeps retrying in the background otherwise.
+        if !cache.wait_connected(config.request_timeout).await {
+            tracing::warn!(
+                backend = BACKEND,
+                "etcd watch not established yet; retrying"
+            );
+        }
         let instance = format!("{}-{:08x}", std::process::id(), fastrand::u32(..));
         tracing::info!(
             backend = BACKEND,
@@ -83,6 +94,7 @@ impl EtcdBackend {
             instance,
             metadata: config.metadata.clone(),
             owned: Mutex::new(BTreeSet::new()),
+            pending_deletes: std::sync::Mutex::new(BTreeSet::new()),
             watcher,
         })
     }

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use futures_util::stream::{self, StreamExt};
 use matchmaker_core::{MembershipEvent, MembershipStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// One registration as the cache knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +50,7 @@ struct State {
 #[derive(Clone)]
 pub(crate) struct RegistrationCache {
     state: Arc<Mutex<State>>,
+    connected: Arc<watch::Sender<bool>>,
 }
 
 impl RegistrationCache {
@@ -64,7 +65,16 @@ impl RegistrationCache {
                 },
                 subscribers: Vec::new(),
             })),
+            connected: Arc::new(watch::Sender::new(false)),
         }
+    }
+
+    /// Waits until the watch is established, at most `limit`; true if it is.
+    pub(crate) async fn wait_connected(&self, limit: std::time::Duration) -> bool {
+        let mut receiver = self.connected.subscribe();
+        let wait = receiver.wait_for(|connected| *connected);
+        let outcome = tokio::time::timeout(limit, wait).await;
+        matches!(outcome, Ok(Ok(_)))
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -196,6 +206,7 @@ impl RegistrationCache {
         } else {
             Some(Instant::now())
         };
+        self.connected.send_replace(connected);
         true
     }
 
@@ -288,6 +299,24 @@ mod tests {
         cache.replace_all(vec![("t".into(), "other".into(), entry(4))], 7);
         assert_eq!(cache.hosts("t"), ["mine", "other"]);
         assert_eq!(cache.status().revision, 7);
+    }
+
+    #[tokio::test]
+    async fn waiting_for_the_watch_returns_once_it_is_connected() {
+        let cache = RegistrationCache::new();
+        let limit = std::time::Duration::from_secs(30);
+        let waiter = {
+            let cache = cache.clone();
+            tokio::spawn(async move { cache.wait_connected(limit).await })
+        };
+        tokio::task::yield_now().await;
+        cache.set_connected(true);
+        assert!(waiter.await.unwrap());
+        assert!(
+            !RegistrationCache::new()
+                .wait_connected(std::time::Duration::from_millis(10))
+                .await
+        );
     }
 
     #[test]

@@ -39,6 +39,7 @@ impl HeartbeatBackend for EtcdBackend {
         async {
             let mut owned = self.owned.lock().await;
             let newly_added = owned.insert(registration.clone());
+            self.pending_deletes().remove(registration);
             let outcome = match self.put_all(&[registration]).await {
                 Ok(()) => Ok(()),
                 Err(WriteError::LeaseNotFound(lost)) => self.recover_lease(&owned, lost).await,
@@ -54,11 +55,16 @@ impl HeartbeatBackend for EtcdBackend {
         .await
     }
 
-    /// Deletes the key (whoever wrote it) and stops re-creating it.
+    /// Deletes the key (whoever wrote it) and stops re-creating it. If etcd cannot be
+    /// reached the error is returned and every heartbeat retries the delete until it succeeds.
     async fn backend_unregister(&self, registration: &Registration) -> Result<()> {
         let mut owned = self.owned.lock().await;
         owned.remove(registration);
-        self.delete(&registration.topic, &registration.host).await
+        let outcome = self.delete(&registration.topic, &registration.host).await;
+        if outcome.is_err() {
+            self.pending_deletes().insert(registration.clone());
+        }
+        outcome
     }
 
     /// One keep-alive, then "create the key if it does not exist" in one transaction.
@@ -116,6 +122,7 @@ impl HeartbeatBackend for EtcdBackend {
         );
         async {
             self.keep_lease_alive().await?;
+            self.retry_pending_deletes().await?;
             self.heal_missing_keys().await
         }
         .instrument(span)
@@ -162,7 +169,7 @@ impl HeartbeatBackend for EtcdBackend {
 }
 
 impl EtcdBackend {
-    async fn delete(&self, topic: &str, host: &str) -> Result<()> {
+    pub(crate) async fn delete(&self, topic: &str, host: &str) -> Result<()> {
         let response = self
             .client
             .clone()

@@ -185,3 +185,30 @@ fn classify(error: etcd_client::Error, lease: i64) -> WriteError {
         WriteError::Other(from_client(error))
     }
 }
+
+impl EtcdBackend {
+    pub(crate) fn pending_deletes(&self) -> std::sync::MutexGuard<'_, BTreeSet<Registration>> {
+        self.pending_deletes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Deletes keys whose unregister failed earlier; stops at the first failure.
+    pub(crate) async fn retry_pending_deletes(&self) -> Result<()> {
+        let owned = self.owned.lock().await;
+        let pending: Vec<Registration> = self.pending_deletes().iter().cloned().collect();
+        for registration in pending {
+            if !owned.contains(&registration) {
+                self.delete(&registration.topic, &registration.host).await?;
+                tracing::info!(
+                    backend = BACKEND,
+                    topic = %registration.topic,
+                    host = %registration.host,
+                    "completed an unregister that failed earlier"
+                );
+            }
+            self.pending_deletes().remove(&registration);
+        }
+        Ok(())
+    }
+}

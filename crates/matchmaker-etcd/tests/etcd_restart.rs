@@ -117,3 +117,45 @@ async fn etcd_restarted_without_its_data_gets_everything_reregistered() {
     assert!(lookups.is_some());
     drop(server);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unregister_that_failed_during_an_outage_is_completed_by_a_later_heartbeat() {
+    let Some(mut server) = own_server("unregister_during_an_outage", EtcdOptions::default()) else {
+        return;
+    };
+    let endpoints = server.endpoints();
+    let prefix = random_prefix("outage-unregister");
+    let a = matchmaker_etcd::connect(config(&endpoints, &prefix))
+        .await
+        .unwrap();
+    a.register("scheduler", "host-a").await.unwrap();
+    a.register("scheduler", "host-b").await.unwrap();
+    assert!(
+        a.backend().cache_status().connected,
+        "connect waits for the watch"
+    );
+
+    server.kill();
+    let outcome = a.unregister("scheduler", "host-a").await;
+    assert!(
+        matches!(outcome, Err(matchmaker_core::Error::Unavailable { .. })),
+        "{outcome:?}"
+    );
+    let restarted = tokio::task::spawn_blocking(move || server.restart().map(|()| server));
+    let server = restarted
+        .await
+        .unwrap()
+        .expect("etcd restarts on its data dir");
+
+    // The lease survived the restart, so without the retry host-a would stay forever.
+    let healed = eventually(Duration::from_secs(10), || async {
+        a.send_heartbeats().await.is_ok()
+    })
+    .await;
+    assert!(healed.is_some(), "heartbeats never succeeded again");
+    let raw = raw_client(&endpoints).await;
+    let keys = keys_under(&raw, &prefix).await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].ends_with("/host-b"), "{keys:?}");
+    drop(server);
+}
