@@ -26,6 +26,11 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// Print the library's counters (heartbeats sent, lookups, re-registrations, ...) to
+    /// stderr when the command ends.
+    #[arg(long, global = true)]
+    pub metrics: bool,
+
     /// Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG works too.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

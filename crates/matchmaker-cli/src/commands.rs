@@ -176,12 +176,13 @@ impl Context<'_> {
 
     async fn watch(&self, topic: Option<&str>) -> Outcome {
         let mut events = self.registry.subscribe(topic).map_err(|e| self.fail(e))?;
+        // Listen before saying we are ready, so a signal right after the line is handled.
+        let mut shutdown = listen()?;
         eprintln!(
             "watching {} on {}; Ctrl-C to stop",
             topic.unwrap_or("every topic"),
             self.url
         );
-        let mut shutdown = listen()?;
         let stop = shutdown.signalled();
         tokio::pin!(stop);
         loop {

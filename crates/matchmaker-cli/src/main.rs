@@ -6,6 +6,7 @@
 
 mod args;
 mod commands;
+mod counters;
 mod failure;
 mod output;
 mod shutdown;
@@ -19,6 +20,7 @@ use tracing_subscriber::EnvFilter;
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
     init_tracing(cli.verbose);
+    let counters = cli.metrics.then(counters::Counters::install);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -30,7 +32,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(&cli)) {
+    let outcome = runtime.block_on(commands::run(&cli));
+    if let Some(counters) = counters {
+        eprint!("{}", counters.render());
+    }
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("{failure}");

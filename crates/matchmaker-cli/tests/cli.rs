@@ -248,3 +248,36 @@ fn passwords_in_the_url_are_not_printed() {
     assert!(!stderr.contains("hunter2"), "{stderr}");
     assert!(stderr.contains("root:***@"), "{stderr}");
 }
+
+#[test]
+fn metrics_flag_prints_the_library_counters_at_exit() {
+    let (code, _, stderr) = outcome(&run(&[
+        "--metrics",
+        "--url",
+        "memory://",
+        "queues",
+        "fanout~t",
+    ]));
+    assert_eq!(code, Some(5), "{stderr}");
+    assert!(
+        stderr.contains("matchmaker_lookups_total{backend=\"memory\"} 1\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn metrics_flag_counts_heartbeats_of_a_held_registration() {
+    let mut holder = Running::start(&["--metrics", "register", "t", "h", "--ttl", "1s", "--hold"]);
+    holder.wait_stderr("holding", PATIENCE);
+    // Lower bound only: the first heartbeat is sent as the task starts, then every 333 ms.
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    holder.signal("TERM");
+    assert_eq!(holder.wait_exit(PATIENCE), Some(0));
+    let line = holder
+        .stderr_seen
+        .iter()
+        .find(|line| line.starts_with("matchmaker_heartbeats_sent_total{backend=\"memory\"}"))
+        .unwrap_or_else(|| panic!("{:?}", holder.stderr_seen));
+    let count: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(count >= 1, "{line}");
+}
