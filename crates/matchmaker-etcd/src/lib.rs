@@ -2,7 +2,7 @@
 //! automatic re-registration.
 //!
 //! ```no_run
-//! use matchmaker_core::{MatchMaker, MatchMakerExt};
+//! use matchmaker_core::MatchMaker;
 //! use matchmaker_etcd::EtcdConfig;
 //!
 //! # async fn run() -> matchmaker_core::Result<()> {
@@ -11,6 +11,7 @@
 //! matchmaker.register("scheduler", "node-1").await?;
 //! matchmaker.start_heartbeat()?; // one lease keep-alive every ttl/3
 //! let routes = matchmaker.queues("fanout~scheduler").await?; // read from the local cache
+//! println!("{routes:?}");
 //! # Ok(()) }
 //! ```
 //!
