@@ -89,3 +89,63 @@ pub(crate) fn is_lease_not_found(error: &etcd_client::Error) -> bool {
 pub(crate) fn unavailable(message: impl Into<String>) -> Error {
     Error::unavailable(BACKEND, message.into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: tonic::Code, message: &str) -> etcd_client::Error {
+        etcd_client::Error::GRpcStatus(tonic::Status::new(code, message))
+    }
+
+    #[test]
+    fn refused_credentials_are_unauthorized() {
+        for error in [
+            status(
+                tonic::Code::Unauthenticated,
+                "etcdserver: invalid auth token",
+            ),
+            status(
+                tonic::Code::PermissionDenied,
+                "etcdserver: permission denied",
+            ),
+            status(
+                tonic::Code::InvalidArgument,
+                "etcdserver: authentication failed, invalid user ID or password",
+            ),
+            status(
+                tonic::Code::InvalidArgument,
+                "etcdserver: user name is empty",
+            ),
+        ] {
+            let mapped = from_client(error);
+            assert!(matches!(mapped, Error::Unauthorized { .. }), "{mapped}");
+        }
+    }
+
+    #[test]
+    fn unreachable_servers_are_unavailable_and_the_rest_is_backend() {
+        let mapped = from_client(status(tonic::Code::Unavailable, "tcp connect error"));
+        assert!(mapped.is_transient(), "{mapped}");
+        let mapped = from_client(status(tonic::Code::DeadlineExceeded, "timeout"));
+        assert!(mapped.is_transient(), "{mapped}");
+        let mapped = from_client(status(
+            tonic::Code::InvalidArgument,
+            "etcdserver: too many operations in txn request",
+        ));
+        assert!(matches!(mapped, Error::Backend { .. }), "{mapped}");
+    }
+
+    #[test]
+    fn lease_not_found_is_recognised_in_both_forms() {
+        let not_found = status(
+            tonic::Code::NotFound,
+            "etcdserver: requested lease not found",
+        );
+        assert!(is_lease_not_found(&not_found));
+        let from_keeper = etcd_client::Error::LeaseKeepAliveError("lease not found".into());
+        assert!(is_lease_not_found(&from_keeper));
+        let other = status(tonic::Code::NotFound, "etcdserver: key not found");
+        assert!(!is_lease_not_found(&other));
+    }
+}

@@ -122,3 +122,44 @@ async fn membership_stream_ends_when_the_matchmaker_is_dropped() {
     assert!(end.is_ok(), "the stream did not end");
     support::delete_prefix(&endpoints, &prefix).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_shows_the_instance_the_time_left_and_the_metadata() {
+    let Some(endpoints) = shared_endpoints("list_shows_the_instance") else {
+        return;
+    };
+    let prefix = random_prefix("list");
+    let mut with_metadata = config(&endpoints, &prefix);
+    with_metadata.metadata.insert("zone".into(), "eu-1".into());
+    let a = matchmaker_etcd::connect(with_metadata).await.unwrap();
+    let b = matchmaker_etcd::connect(config(&endpoints, &prefix))
+        .await
+        .unwrap();
+    a.register("compute", "host-a").await.unwrap();
+
+    let seen = eventually(Duration::from_secs(2), || async {
+        b.is_alive("compute", "host-a").await.unwrap()
+    })
+    .await;
+    assert!(seen.is_some());
+    let listed = b.list(Some("compute")).await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let info = &listed[0];
+    assert_eq!(
+        (info.topic.as_str(), info.host.as_str()),
+        ("compute", "host-a")
+    );
+    assert_eq!(info.instance.as_deref(), Some(a.backend().instance()));
+    assert!(info.alive);
+    let ttl_left = info.ttl_left.expect("the lease's time to live is known");
+    assert!(ttl_left <= TTL, "{ttl_left:?}");
+
+    let raw = support::raw_client(&endpoints).await;
+    let key = matchmaker_etcd::keys::registration_key(&prefix, "compute", "host-a");
+    let value = raw.clone().get(key, None).await.unwrap();
+    let json: serde_json::Value = serde_json::from_slice(value.kvs()[0].value()).unwrap();
+    assert_eq!(json["metadata"]["zone"], "eu-1");
+    assert_eq!(json["topic"], "compute");
+    assert_eq!(json["instance"], a.backend().instance());
+    support::delete_prefix(&endpoints, &prefix).await;
+}
