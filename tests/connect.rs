@@ -1,4 +1,5 @@
 //! `matchmaker::connect` and friends: one test per scheme and per error message.
+#![cfg(all(feature = "memory", feature = "localhost", feature = "stub"))]
 
 use std::time::Duration;
 

@@ -1,4 +1,5 @@
 //! Building a matchmaker from a TOML file and from environment variables.
+#![cfg(feature = "memory")]
 
 use std::collections::HashMap;
 use std::io::Write;

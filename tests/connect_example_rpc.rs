@@ -1,4 +1,5 @@
 //! The `brokerless_rpc` example's all-in-one flow on the memory backend, called directly.
+#![cfg(feature = "memory")]
 
 #[path = "../examples/brokerless_rpc.rs"]
 #[allow(dead_code)]
