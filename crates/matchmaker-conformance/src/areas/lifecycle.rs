@@ -22,6 +22,11 @@ pub(crate) fn trials(plan: &Plan) -> Vec<Trial> {
             start_heartbeat_with_nothing_registered_fails,
         ),
         plan.backend(
+            "heartbeat::start_heartbeat_beats_at_once",
+            &[Need::Heartbeat, Need::Ttl],
+            start_heartbeat_beats_at_once,
+        ),
+        plan.backend(
             "heartbeat::stop_is_idempotent_and_start_after_stop_works",
             &[Need::Heartbeat],
             stop_is_idempotent_and_start_after_stop_works,
@@ -60,6 +65,25 @@ fn expect_nothing_registered(result: matchmaker_core::Result<()>) -> Outcome {
         )
         .into()),
     }
+}
+
+async fn start_heartbeat_beats_at_once(cx: Context) -> Outcome {
+    let ttl = cx.capabilities().ttl.unwrap_or(Duration::ZERO);
+    let matchmaker = cx.matchmaker().await?;
+    let matchmaker = &*matchmaker;
+    register(matchmaker, "t", "h1").await?;
+    expire(matchmaker, "t", "h1").await?;
+    expect_alive(matchmaker, "t", "h1", false).await?;
+    matchmaker.start_heartbeat().step("start_heartbeat()")?;
+    // The default interval is TTL/3: a beat within TTL/4 is the immediate one.
+    eventually(
+        "the first beat, at once, re-creates the record",
+        ttl / 4,
+        || async { alive(matchmaker, "t", "h1").await },
+    )
+    .await?;
+    matchmaker.stop_heartbeat();
+    Ok(())
 }
 
 async fn stop_is_idempotent_and_start_after_stop_works(cx: Context) -> Outcome {
