@@ -1,50 +1,48 @@
 //! Turning etcd-client failures into the core error kinds.
 
 use matchmaker_core::Error;
-use tonic_code::Code;
 
 /// The backend name used in errors, logs and telemetry.
 pub(crate) const BACKEND: &str = "etcd";
 
-mod tonic_code {
-    pub(crate) use etcd_client::Error as ClientError;
-    /// gRPC status codes we tell apart (numbers from the gRPC spec).
-    #[derive(Debug, PartialEq, Eq)]
-    pub(crate) enum Code {
-        Cancelled,
-        Unknown,
-        InvalidArgument,
-        DeadlineExceeded,
-        NotFound,
-        PermissionDenied,
-        Unavailable,
-        Unauthenticated,
-        Other,
-    }
+/// gRPC status codes we tell apart (numbers from the gRPC spec; read through etcd-client so
+/// this crate needs no direct tonic dependency).
+#[derive(Debug, PartialEq, Eq)]
+enum Code {
+    Cancelled,
+    Unknown,
+    InvalidArgument,
+    DeadlineExceeded,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+    Unauthenticated,
+    Other,
+}
 
-    pub(crate) fn of(error: &ClientError) -> Option<(Code, String)> {
-        let ClientError::GRpcStatus(status) = error else {
-            return None;
-        };
-        let code = match status.code() as i32 {
-            1 => Code::Cancelled,
-            2 => Code::Unknown,
-            3 => Code::InvalidArgument,
-            4 => Code::DeadlineExceeded,
-            5 => Code::NotFound,
-            7 => Code::PermissionDenied,
-            14 => Code::Unavailable,
-            16 => Code::Unauthenticated,
-            _ => Code::Other,
-        };
-        Some((code, status.message().to_owned()))
-    }
+/// The gRPC code and message of a status error; `None` for other errors.
+fn grpc_status(error: &etcd_client::Error) -> Option<(Code, String)> {
+    let etcd_client::Error::GRpcStatus(status) = error else {
+        return None;
+    };
+    let code = match status.code() as i32 {
+        1 => Code::Cancelled,
+        2 => Code::Unknown,
+        3 => Code::InvalidArgument,
+        4 => Code::DeadlineExceeded,
+        5 => Code::NotFound,
+        7 => Code::PermissionDenied,
+        14 => Code::Unavailable,
+        16 => Code::Unauthenticated,
+        _ => Code::Other,
+    };
+    Some((code, status.message().to_owned()))
 }
 
 /// Maps an etcd-client error to `Unavailable`, `Unauthorized` or `Backend`.
 pub(crate) fn from_client(error: etcd_client::Error) -> Error {
     use etcd_client::Error as E;
-    if let Some((code, message)) = tonic_code::of(&error) {
+    if let Some((code, message)) = grpc_status(&error) {
         return match code {
             Code::Unauthenticated | Code::PermissionDenied => unauthorized(&message),
             // etcd answers InvalidArgument for a wrong password and for a missing user.
@@ -79,7 +77,7 @@ fn unauthorized(message: &str) -> Error {
 pub(crate) fn is_lease_not_found(error: &etcd_client::Error) -> bool {
     match error {
         etcd_client::Error::LeaseKeepAliveError(message) => message.contains("not found"),
-        other => tonic_code::of(other).is_some_and(|(code, message)| {
+        other => grpc_status(other).is_some_and(|(code, message)| {
             code == Code::NotFound && message.contains("lease not found")
         }),
     }
