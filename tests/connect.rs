@@ -204,3 +204,20 @@ mod ring {
         assert!(invalid_config_message(error).contains("ring:///etc/matchmaker/ring.json"));
     }
 }
+
+#[tokio::test]
+async fn registrations_lists_what_this_process_registered() {
+    let matchmaker = connect("memory://connect-own").await.unwrap();
+    matchmaker.register("topic", "node1").await.unwrap();
+    let own = matchmaker.registrations();
+    assert_eq!(own, vec![matchmaker::Registration::new("topic", "node1")]);
+    let other = connect("memory://connect-own").await.unwrap();
+    assert!(other.registrations().is_empty());
+    assert!(connect("stub://").await.unwrap().registrations().is_empty());
+}
+
+#[tokio::test]
+async fn connected_matchmaker_debug_names_its_backend() {
+    let matchmaker = connect("localhost://").await.unwrap();
+    assert!(format!("{matchmaker:?}").contains("backend: \"localhost\""));
+}

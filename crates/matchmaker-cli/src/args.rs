@@ -94,6 +94,20 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The subcommand's name, for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Queues { .. } => "queues",
+            Command::Register { .. } => "register",
+            Command::Unregister { .. } => "unregister",
+            Command::List { .. } => "list",
+            Command::Watch { .. } => "watch",
+            Command::Expire { .. } => "expire",
+        }
+    }
+}
+
 fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|error| format!("{error}; write e.g. 10s or 1500ms"))
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use matchmaker::{ConnectConfig, HeartbeatConfig, Registry};
 use serde_json::json;
+use tracing::Instrument;
 
 use crate::args::{Cli, Command};
 use crate::failure::{Exit, Failure};
@@ -26,19 +27,28 @@ pub async fn run(cli: &Cli) -> Outcome {
         url: &shown_url,
         json: cli.json,
     };
-    let _span = tracing::info_span!("command", backend = registry.backend_name()).entered();
-    match &cli.command {
-        Command::Queues { key } => context.queues(key).await,
-        Command::Register {
-            topic, host, hold, ..
-        } => context.register(topic, host, *hold).await,
-        Command::Unregister { topic, host } => {
-            context.remove(topic, host, Removal::Unregister).await
+    // Every library event of the command is logged inside this span (-v shows it).
+    let span = tracing::info_span!(
+        "command",
+        name = cli.command.name(),
+        backend = registry.backend_name()
+    );
+    async {
+        match &cli.command {
+            Command::Queues { key } => context.queues(key).await,
+            Command::Register {
+                topic, host, hold, ..
+            } => context.register(topic, host, *hold).await,
+            Command::Unregister { topic, host } => {
+                context.remove(topic, host, Removal::Unregister).await
+            }
+            Command::Expire { topic, host } => context.remove(topic, host, Removal::Expire).await,
+            Command::List { topic } => context.list(topic.as_deref()).await,
+            Command::Watch { topic } => context.watch(topic.as_deref()).await,
         }
-        Command::Expire { topic, host } => context.remove(topic, host, Removal::Expire).await,
-        Command::List { topic } => context.list(topic.as_deref()).await,
-        Command::Watch { topic } => context.watch(topic.as_deref()).await,
     }
+    .instrument(span)
+    .await
 }
 
 async fn connect(url: &str, ttl: Option<Duration>) -> Result<Box<dyn Registry>, Failure> {
