@@ -14,6 +14,7 @@ use crate::{ConnectConfig, Registry};
 /// [`crate::schemes`]).
 ///
 /// ```
+/// # #[cfg(feature = "localhost")] // the default; the example needs it
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// use matchmaker::MatchMaker;
 /// let matchmaker = matchmaker::connect("localhost://node1").await.unwrap();

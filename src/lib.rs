@@ -2,6 +2,25 @@
 //!
 //! Topic-to-host discovery for brokerless RPC, after the OpenStack ZeroMQ matchmaker. This
 //! facade re-exports the core contract and, behind one feature each, the backends.
+//!
+//! Pick a backend by URL with [`connect`] (or from a TOML file with [`from_config_file`], or
+//! from `MATCHMAKER_URL` with [`from_env`]); the result is a [`Registry`]: the [`MatchMaker`]
+//! contract plus listing and watching where the backend supports them.
+//!
+//! ```
+//! # #[cfg(feature = "memory")] // the default; the example needs it
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use matchmaker::MatchMaker;
+//! let node1 = matchmaker::connect("memory://docs").await.unwrap();
+//! node1.register("scheduler", "node1").await.unwrap();
+//! let client = matchmaker::connect("memory://docs").await.unwrap();
+//! let routes = client.queues("fanout~scheduler").await.unwrap();
+//! assert_eq!(routes[0].host.as_deref(), Some("node1"));
+//! # });
+//! ```
+//!
+//! URL schemes and the feature each needs are listed by [`schemes::schemes`]; an unknown
+//! scheme, or one whose feature is off, is an [`Error::InvalidConfig`] saying what to do.
 #![deny(missing_docs)]
 
 pub use matchmaker_core::*;
