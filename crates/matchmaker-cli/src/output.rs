@@ -210,6 +210,18 @@ mod tests {
     }
 
     #[test]
+    fn watch_line_has_a_utc_timestamp_the_change_topic_and_host() {
+        let event = MembershipEvent::Joined {
+            topic: "scheduler".into(),
+            host: "node1".into(),
+        };
+        let line = event_line(&event, false);
+        let (time, rest) = line.split_once(' ').unwrap();
+        assert!(time.ends_with('Z') && time.contains('T'), "{line}");
+        assert_eq!(rest, "joined scheduler node1");
+    }
+
+    #[test]
     fn watch_json_line_has_time_event_topic_and_host() {
         let event = MembershipEvent::Left {
             topic: "t".into(),
