@@ -13,6 +13,11 @@
 //! whitespace, or starting with `.`; and topics to register that start with `fanout~`.
 //! Topics may contain `/` and other characters: backends must encode them so they cannot
 //! escape their namespace.
+//!
+//! The text after `fanout~` is validated exactly like a topic to register, so every topic that
+//! can be registered can be fanned out to. A directed key is split at its first `.`, so the
+//! part after it must be a valid host: the own direct queue of a dotted topic whose later part
+//! is not a valid host (`a/./b`) cannot be looked up as a directed key.
 
 use crate::error::{Error, InvalidKeyReason, Result};
 
@@ -56,10 +61,12 @@ pub fn parse_key(key: &str) -> Result<KeyKind<'_>> {
     check_len(key, key, MAX_KEY_LEN)?;
     check_no_control(key, key)?;
     if let Some(topic) = key.strip_prefix(FANOUT_PREFIX) {
-        if topic.is_empty() {
-            return Err(Error::invalid_key(key, InvalidKeyReason::EmptyTopic));
+        // Validated exactly like a topic to register: whatever can be registered can be
+        // fanned out to, dotted topics such as `l3_agent.node1` included.
+        check_topic_segments(key, topic)?;
+        if topic.starts_with(FANOUT_PREFIX) {
+            return Err(Error::invalid_key(key, InvalidKeyReason::TopicIsFanoutKey));
         }
-        check_dotted_parts(key, topic)?;
         return Ok(KeyKind::Fanout(topic));
     }
     match key.split_once('.') {
@@ -84,13 +91,7 @@ pub fn validate_topic(topic: &str) -> Result<()> {
             InvalidKeyReason::TopicIsFanoutKey,
         ));
     }
-    if topic.split('.').any(str::is_empty) {
-        return Err(Error::invalid_key(
-            topic,
-            InvalidKeyReason::EmptyTopicSegment,
-        ));
-    }
-    Ok(())
+    check_topic_segments(topic, topic)
 }
 
 /// Validates a host name.
@@ -118,7 +119,21 @@ pub fn join(topic: &str, host: &str) -> String {
     queue
 }
 
-/// Checks `topic.host` text (after any fanout prefix): non-empty topic, valid host.
+/// Checks a (possibly dotted) topic: non-empty, no empty `.`-separated segment.
+fn check_topic_segments(shown: &str, topic: &str) -> Result<()> {
+    if topic.is_empty() || topic.starts_with('.') {
+        return Err(Error::invalid_key(shown, InvalidKeyReason::EmptyTopic));
+    }
+    if topic.split('.').any(str::is_empty) {
+        return Err(Error::invalid_key(
+            shown,
+            InvalidKeyReason::EmptyTopicSegment,
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a directed key `topic.host`: non-empty topic, valid host.
 fn check_dotted_parts(key: &str, dotted: &str) -> Result<()> {
     let Some((topic, host)) = dotted.split_once('.') else {
         return Ok(());
@@ -251,6 +266,23 @@ mod tests {
         }
         assert!(parse_key("topic.a/b").is_err());
         assert!(validate_host("node-1.example.com").is_ok());
+    }
+
+    #[test]
+    fn every_registrable_topic_can_be_fanned_out_to() {
+        for topic in ["l3_agent.node1", "a/./b", "x.y z", "t.%2F"] {
+            assert!(validate_topic(topic).is_ok(), "{topic:?}");
+            let key = format!("{FANOUT_PREFIX}{topic}");
+            assert_eq!(parse_key(&key).unwrap(), KeyKind::Fanout(topic));
+        }
+        assert_eq!(
+            reason(parse_key("fanout~t.")),
+            InvalidKeyReason::EmptyTopicSegment
+        );
+        assert_eq!(
+            reason(parse_key("fanout~fanout~t")),
+            InvalidKeyReason::TopicIsFanoutKey
+        );
     }
 
     #[test]
