@@ -196,3 +196,7 @@ async fn sleep_with_jitter(delay: Duration) -> Duration {
     tokio::time::sleep(jittered).await;
     (delay * 2).min(MAX_BACKOFF)
 }
+
+#[cfg(test)]
+#[path = "watcher_tests.rs"]
+mod tests;

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use matchmaker_core::MatchMaker;
+use futures_util::{FutureExt, StreamExt};
+use matchmaker_core::{MatchMaker, MembershipEvent};
 use matchmaker_testkit::etcd::EtcdOptions;
 
 mod support;
@@ -30,6 +31,7 @@ async fn etcd_killed_and_restarted_recovers_registrations_and_serves_the_stale_c
     })
     .await;
     assert!(seen.is_some(), "B never saw A");
+    let mut events = b.subscribe(Some("scheduler")).unwrap();
 
     server.kill();
 
@@ -74,6 +76,18 @@ async fn etcd_killed_and_restarted_recovers_registrations_and_serves_the_stale_c
     })
     .await;
     assert!(both.is_some(), "B's cache did not recover");
+    // The outage and the re-list never made A look gone: the only event is host-c joining.
+    let mut seen_events = Vec::new();
+    while let Some(Some(event)) = events.next().now_or_never() {
+        seen_events.push(event);
+    }
+    assert_eq!(
+        seen_events,
+        [MembershipEvent::Joined {
+            topic: "scheduler".into(),
+            host: "host-c".into()
+        }]
+    );
     // A's heartbeat keeps everything alive on the restarted server (past two TTLs).
     tokio::time::sleep(support::TTL * 2).await;
     assert_eq!(keys_under(&raw, &prefix).await.len(), 2);
