@@ -171,3 +171,49 @@ async fn password_auth_works_and_a_wrong_password_is_unauthorized() {
     let error = matchmaker_etcd::connect(anonymous).await.unwrap_err();
     assert!(matches!(error, Error::Unauthorized { .. }), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_auth_keeps_working_across_an_etcd_restart() {
+    let Some(mut server) = own_server("password_auth_restart", EtcdOptions::default()) else {
+        return;
+    };
+    let endpoints = server.endpoints();
+    let mut raw = support::raw_client(&endpoints).await;
+    raw.user_add("root", "root-secret", None).await.unwrap();
+    raw.user_grant_role("root", "root").await.unwrap();
+    raw.auth_enable().await.unwrap();
+    let prefix = random_prefix("auth-restart");
+    let config = EtcdConfig {
+        user: Some("root".into()),
+        password: Some("root-secret".into()),
+        ..config(&endpoints, &prefix)
+    };
+    let a = matchmaker_etcd::connect(config.clone()).await.unwrap();
+    let b = matchmaker_etcd::connect(config).await.unwrap();
+    a.register("guarded", "host-a").await.unwrap();
+
+    server.kill();
+    let restarted = tokio::task::spawn_blocking(move || server.restart().map(|()| server));
+    let server = restarted.await.unwrap().expect("etcd restarts");
+
+    // Requests and re-opened streams (keep-alive, watch) work again with the same credentials.
+    let beating = support::eventually(std::time::Duration::from_secs(10), || async {
+        a.send_heartbeats().await.is_ok()
+    })
+    .await;
+    assert!(
+        beating.is_some(),
+        "heartbeats never worked again after the restart"
+    );
+    a.register("guarded", "host-c").await.unwrap();
+    let recovered = support::eventually(std::time::Duration::from_secs(10), || async {
+        fanout_hosts(&b, "guarded").await == ["host-a", "host-c"]
+    })
+    .await;
+    assert!(
+        recovered.is_some(),
+        "B's watch did not come back: {:?}",
+        b.backend().cache_status()
+    );
+    drop(server);
+}
