@@ -61,7 +61,9 @@ fn invalid_keys() -> Vec<String> {
         "keep..",
         "keep...",
         "keep.\u{a0}h1",
-        "fanout~keep.a b",
+        // The text after `fanout~` is a topic: empty segments and the prefix itself are invalid.
+        "fanout~keep..h1",
+        "fanout~fanout~keep",
     ]
     .map(String::from)
     .to_vec();
