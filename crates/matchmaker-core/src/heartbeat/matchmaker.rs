@@ -195,11 +195,18 @@ impl<B: HeartbeatBackend> MatchMaker for HeartbeatMatchMaker<B> {
         key::validate_pair(topic, host)?;
         let registration = Registration::new(topic, host);
         let newly_added = self.shared.registrations().insert(registration.clone());
-        let outcome = async {
-            self.shared.backend.backend_register(&registration).await?;
-            self.shared.backend.ack_alive(&registration).await
+        let backend = &self.shared.backend;
+        let mut outcome = backend.backend_register(&registration).await;
+        if outcome.is_ok() {
+            outcome = backend.ack_alive(&registration).await;
+            if outcome.is_err() && newly_added {
+                // The record exists but the call failed: remove it, or it would outlive the
+                // error on a shared lease while this process keeps heartbeating.
+                if let Err(error) = backend.backend_unregister(&registration).await {
+                    tracing::warn!(topic, host, %error, "could not roll back a failed register");
+                }
+            }
         }
-        .await;
         tracing::debug!(topic, host, ok = outcome.is_ok(), "matchmaker registered");
         if outcome.is_err() && newly_added {
             // The caller sees the error and owns the retry; do not keep beating for it.
@@ -264,5 +271,62 @@ impl<B: HeartbeatBackend> MatchMaker for HeartbeatMatchMaker<B> {
         if let Some(handle) = self.heart().take() {
             handle.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::heartbeat::HeartbeatConfig;
+
+    /// Records hook calls; `ack_alive` always fails.
+    #[derive(Default)]
+    struct FailingAck {
+        calls: Mutex<Vec<&'static str>>,
+    }
+
+    #[async_trait]
+    impl HostDirectory for FailingAck {
+        async fn live_hosts(&self, _topic: &str) -> Result<Vec<String>> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[async_trait]
+    impl HeartbeatBackend for FailingAck {
+        fn name(&self) -> &'static str {
+            "failing-ack"
+        }
+        async fn backend_register(&self, _: &Registration) -> Result<()> {
+            self.calls.lock().unwrap().push("register");
+            Ok(())
+        }
+        async fn backend_unregister(&self, _: &Registration) -> Result<()> {
+            self.calls.lock().unwrap().push("unregister");
+            Ok(())
+        }
+        async fn ack_alive(&self, _: &Registration) -> Result<()> {
+            self.calls.lock().unwrap().push("ack");
+            Err(Error::unavailable("failing-ack", "down"))
+        }
+        async fn is_alive(&self, _: &str, _: &str) -> Result<bool> {
+            Ok(false)
+        }
+        async fn expire(&self, _: &str, _: &str) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn register_whose_ack_fails_rolls_back_the_backend_record() {
+        let matchmaker =
+            HeartbeatMatchMaker::new(FailingAck::default(), HeartbeatConfig::default()).unwrap();
+        let error = matchmaker.register("t", "h").await.unwrap_err();
+        assert!(error.is_transient(), "{error}");
+        assert!(matchmaker.registrations().is_empty());
+        assert_eq!(
+            *matchmaker.backend().calls.lock().unwrap(),
+            ["register", "ack", "unregister"]
+        );
     }
 }
