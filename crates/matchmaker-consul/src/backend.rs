@@ -9,7 +9,7 @@ use matchmaker_core::{
     HeartbeatBackend, HostDirectory, MembershipStream, Registration, RegistrationInfo, Result,
 };
 
-use crate::cache::{CacheContext, Members, TopicCache};
+use crate::cache::{CacheContext, Members, Snapshot, TopicCache};
 use crate::client::{ConsulClient, BACKEND};
 use crate::config::ConsulConfig;
 use crate::naming;
@@ -18,8 +18,6 @@ use crate::watchers::Watchers;
 
 /// How long a lookup or a (un)registration waits for the cache to catch up, at most.
 const SETTLE_BOUND: Duration = Duration::from_secs(3);
-/// Pause between two polls while waiting for our own change to show.
-const SETTLE_POLL: Duration = Duration::from_millis(15);
 
 /// Health of the lookup cache, for dashboards and readiness probes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,34 +97,50 @@ impl ConsulBackend {
             .cache_for(&naming::service_name(self.namespace(), topic))
     }
 
-    /// Queries the topic's service now until `done` holds (bounded) and feeds the cache, so
-    /// this process sees its own change as soon as the call that made it returns.
+    /// Makes this process's lookups show its own change as soon as the call that made it
+    /// returns: one direct query first (usually enough), else wait (bounded) for the topic's
+    /// blocking-query loop, which wakes within milliseconds of the change, then query again.
     async fn settle(&self, topic: &str, done: impl Fn(&BTreeSet<String>) -> bool) -> Result<()> {
         let cache = self.topic_cache(topic);
-        // Apply after the loop's first answer, so the change is reported as an event.
-        let _ = cache.loaded(self.request_timeout).await;
-        let context = &self.watchers.context;
-        let deadline = Instant::now() + SETTLE_BOUND;
-        loop {
-            let (entries, index) = context
-                .client
-                .health_service(&cache.name, true, None)
-                .await?;
-            let members: Members = context.members_of(&entries);
-            let hosts = members.get(topic).cloned().unwrap_or_default();
-            context.apply(&cache, members, index, false);
-            if done(&hosts) {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                tracing::warn!(
-                    topic,
-                    "consul did not show our change within {SETTLE_BOUND:?}"
-                );
-                return Ok(());
-            }
-            tokio::time::sleep(SETTLE_POLL).await;
+        if self.query_into_cache(&cache, topic, &done).await? {
+            return Ok(());
         }
+        let empty = BTreeSet::new();
+        let shows = |snapshot: &Snapshot| {
+            snapshot.loaded && done(snapshot.members.get(topic).unwrap_or(&empty))
+        };
+        if cache.wait_until(SETTLE_BOUND, shows).await
+            || self.query_into_cache(&cache, topic, &done).await?
+        {
+            return Ok(());
+        }
+        tracing::warn!(
+            topic,
+            "consul did not show our change within {SETTLE_BOUND:?}"
+        );
+        Ok(())
+    }
+
+    /// One direct `?passing` query of the topic's service, applied to its cache once the loop
+    /// has its first answer (so the change is reported as an event). True when `done` holds.
+    async fn query_into_cache(
+        &self,
+        cache: &TopicCache,
+        topic: &str,
+        done: &impl Fn(&BTreeSet<String>) -> bool,
+    ) -> Result<bool> {
+        let context = &self.watchers.context;
+        let (entries, index) = context
+            .client
+            .health_service(&cache.name, true, None)
+            .await?;
+        let members: Members = context.members_of(&entries);
+        if cache.loaded(self.request_timeout).await.is_ok() {
+            context.apply(cache, members, index, false);
+        }
+        let snapshot = cache.snapshot();
+        let empty = BTreeSet::new();
+        Ok(snapshot.loaded && done(snapshot.members.get(topic).unwrap_or(&empty)))
     }
 }
 

@@ -140,10 +140,23 @@ impl TopicCache {
         self.reset.notify_one();
     }
 
+    /// Waits until `condition` holds for the cached snapshot, at most `bound`; true if it did.
+    pub async fn wait_until(&self, bound: Duration, condition: impl Fn(&Snapshot) -> bool) -> bool {
+        let mut receiver = self.state.subscribe();
+        // The `Ref` that `wait_for` returns holds the channel's read lock: drop it at once
+        // (borrowing again while a sender waits would deadlock).
+        tokio::time::timeout(bound, receiver.wait_for(|state| condition(state)))
+            .await
+            .is_ok_and(|outcome| outcome.is_ok())
+    }
+
     /// Waits until the first answer arrived, at most `bound`; the snapshot then.
     pub async fn loaded(&self, bound: Duration) -> Result<Snapshot> {
         let mut receiver = self.state.subscribe();
-        let waited = tokio::time::timeout(bound, receiver.wait_for(|state| state.loaded)).await;
+        // Drop the read-locking `Ref` before borrowing again (see `wait_until`).
+        let waited = tokio::time::timeout(bound, receiver.wait_for(|state| state.loaded))
+            .await
+            .map(|outcome| outcome.is_ok());
         let snapshot = self.snapshot();
         if snapshot.loaded {
             return Ok(snapshot);

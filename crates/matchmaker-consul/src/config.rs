@@ -96,7 +96,7 @@ impl Default for ConsulConfig {
             deregister_critical_after: MIN_DEREGISTER_CRITICAL_AFTER,
             blocking_wait: Duration::from_secs(30),
             min_query_interval: Duration::from_millis(50),
-            request_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
         }
     }
 }

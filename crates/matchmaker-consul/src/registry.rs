@@ -32,6 +32,8 @@ pub(crate) struct Registrar {
     ttl: Duration,
     deregister_after: Duration,
     registrations: Mutex<BTreeSet<Registration>>,
+    /// Registrations just registered: the `ack` that follows need not check they exist.
+    fresh: Mutex<BTreeSet<Registration>>,
     /// Our registrations that `expire` removed: the next heartbeat re-creates them.
     vanished: Mutex<BTreeSet<Registration>>,
     /// Heartbeats sent, to reconcile with the agent every [`RECONCILE_EVERY`] beats.
@@ -50,6 +52,7 @@ impl Registrar {
             ttl: config.heartbeat.ttl,
             deregister_after: config.deregister_critical_after,
             registrations: Mutex::new(BTreeSet::new()),
+            fresh: Mutex::new(BTreeSet::new()),
             vanished: Mutex::new(BTreeSet::new()),
             beats: AtomicU64::new(0),
             instance_registered: tokio::sync::Mutex::new(false),
@@ -132,12 +135,14 @@ impl Registrar {
         self.ensure_instance().await?;
         self.register_service(registration).await?;
         self.registrations().insert(registration.clone());
+        lock(&self.fresh).insert(registration.clone());
         tracing::info!(topic = %registration.topic, host = %registration.host, "consul service registered");
         Ok(())
     }
 
     pub async fn unregister(&self, registration: &Registration) -> Result<()> {
         self.registrations().remove(registration);
+        lock(&self.fresh).remove(registration);
         let id = naming::service_id(&self.namespace, &registration.topic, &registration.host);
         self.client.deregister_service(&id).await
     }
@@ -147,7 +152,8 @@ impl Registrar {
     pub async fn ack(&self, registration: &Registration) -> Result<bool> {
         self.ensure_instance().await?;
         let id = naming::service_id(&self.namespace, &registration.topic, &registration.host);
-        if !self.client.has_service(&id).await? {
+        let fresh = lock(&self.fresh).remove(registration);
+        if !fresh && !self.client.has_service(&id).await? {
             tracing::info!(topic = %registration.topic, host = %registration.host, "consul service vanished; re-creating it");
             self.register_service(registration).await?;
         }
@@ -249,6 +255,7 @@ impl Registrar {
     /// service, through the catalog otherwise (the owning agent may re-sync it then).
     pub async fn expire(&self, topic: &str, host: &str) -> Result<()> {
         let pair = Registration::new(topic, host);
+        lock(&self.fresh).remove(&pair);
         if self.registrations().contains(&pair) {
             lock(&self.vanished).insert(pair);
         }

@@ -13,8 +13,7 @@ pub const URL_SCHEMES: [&str; 2] = ["consul", "consuls"];
 
 pub(crate) fn parse(text: &str) -> Result<ConsulConfig> {
     let url = Url::parse(text).map_err(|error| bad(text, &error.to_string()))?;
-    let mut config = ConsulConfig::default();
-    config.scheme = match url.scheme() {
+    let scheme = match url.scheme() {
         "consul" => Scheme::Http,
         "consuls" => Scheme::Https,
         other => {
@@ -23,6 +22,10 @@ pub(crate) fn parse(text: &str) -> Result<ConsulConfig> {
                 &format!("scheme {other:?} is not one of {URL_SCHEMES:?}"),
             ))
         }
+    };
+    let mut config = ConsulConfig {
+        scheme,
+        ..ConsulConfig::default()
     };
     if !url.username().is_empty() || url.password().is_some() {
         return Err(bad(
