@@ -39,6 +39,7 @@ pub struct ConsulBackend {
     registrar: Registrar,
     watchers: Arc<Watchers>,
     request_timeout: Duration,
+    heartbeat_interval: Duration,
 }
 
 impl ConsulBackend {
@@ -57,6 +58,7 @@ impl ConsulBackend {
             registrar: Registrar::new(client, config, node),
             watchers: Watchers::new(context),
             request_timeout: config.request_timeout,
+            heartbeat_interval: config.heartbeat.interval(),
         })
     }
 
@@ -98,18 +100,26 @@ impl ConsulBackend {
     }
 
     /// Makes this process's lookups show its own change as soon as the call that made it
-    /// returns: one direct query first (usually enough), else wait (bounded) for the topic's
-    /// blocking-query loop, which wakes within milliseconds of the change, then query again.
+    /// returns: wait (bounded) for the topic's blocking-query loop, which wakes within
+    /// milliseconds of a change and serves every concurrent caller with one query; if it does
+    /// not show the change in time, one direct query feeds the cache.
     async fn settle(&self, topic: &str, done: impl Fn(&BTreeSet<String>) -> bool) -> Result<()> {
+        self.settle_within(SETTLE_BOUND, topic, done).await
+    }
+
+    /// [`Self::settle`] waiting at most `bound` for the loop.
+    async fn settle_within(
+        &self,
+        bound: Duration,
+        topic: &str,
+        done: impl Fn(&BTreeSet<String>) -> bool,
+    ) -> Result<()> {
         let cache = self.topic_cache(topic);
-        if self.query_into_cache(&cache, topic, &done).await? {
-            return Ok(());
-        }
         let empty = BTreeSet::new();
         let shows = |snapshot: &Snapshot| {
             snapshot.loaded && done(snapshot.members.get(topic).unwrap_or(&empty))
         };
-        if cache.wait_until(SETTLE_BOUND, shows).await
+        if cache.wait_until(bound, shows).await
             || self.query_into_cache(&cache, topic, &done).await?
         {
             return Ok(());
@@ -198,13 +208,19 @@ impl HeartbeatBackend for ConsulBackend {
     /// Re-creates the pair's service if it vanished, passes the process's TTL check, and waits
     /// (bounded) until the pair shows in this process's lookups.
     async fn ack_alive(&self, registration: &Registration) -> Result<()> {
+        let started = Instant::now();
         if self.registrar.ack(registration).await? {
             self.watchers.reset_all();
         }
         self.settle(&registration.topic, |hosts| {
             hosts.contains(&registration.host)
         })
-        .await
+        .await?;
+        // A slow agent may have taken a good part of the TTL: refresh once more.
+        if started.elapsed() > self.heartbeat_interval {
+            self.registrar.pass().await?;
+        }
+        Ok(())
     }
 
     /// `is_alive` asks the catalog (`health/service/<name>?passing`), not the cache: true when
@@ -231,8 +247,18 @@ impl HeartbeatBackend for ConsulBackend {
     /// vanished are re-created; when the agent forgot us (restart), everything is.
     #[tracing::instrument(level = "debug", skip_all, fields(registrations = registrations.len()))]
     async fn heartbeat(&self, registrations: &[Registration]) -> Result<()> {
-        if self.registrar.heartbeat().await? {
-            self.watchers.reset_all();
+        match self.registrar.heartbeat().await? {
+            None => self.watchers.reset_all(),
+            Some(recreated) => {
+                // Bounded by a fraction of the interval: the next beat must not be late.
+                let bound = self.heartbeat_interval / 2;
+                for registration in recreated {
+                    self.settle_within(bound, &registration.topic, |hosts| {
+                        hosts.contains(&registration.host)
+                    })
+                    .await?;
+                }
+            }
         }
         Ok(())
     }

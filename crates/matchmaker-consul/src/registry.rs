@@ -167,12 +167,12 @@ impl Registrar {
     }
 
     /// One heartbeat: pass the TTL check, re-create registrations that vanished, and every
-    /// [`RECONCILE_EVERY`] beats compare with the agent. True when everything had to be
-    /// re-registered (the agent forgot us).
-    pub async fn heartbeat(&self) -> Result<bool> {
+    /// [`RECONCILE_EVERY`] beats compare with the agent. `None` when everything had to be
+    /// re-registered (the agent forgot us), else the registrations that were re-created.
+    pub async fn heartbeat(&self) -> Result<Option<Vec<Registration>>> {
         if self.pass().await? == PassOutcome::CheckMissing {
             self.reregister_all().await?;
-            return Ok(true);
+            return Ok(None);
         }
         let beat = self.beats.fetch_add(1, Ordering::Relaxed) + 1;
         let mut missing: Vec<Registration> = {
@@ -193,7 +193,7 @@ impl Registrar {
         if !missing.is_empty() {
             matchmaker_core::telemetry::reregistered(BACKEND, missing.len() as u64);
         }
-        Ok(false)
+        Ok(Some(missing))
     }
 
     /// Our registrations the local agent does not hold.
