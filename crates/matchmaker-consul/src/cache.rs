@@ -150,11 +150,14 @@ impl TopicCache {
             .is_ok_and(|outcome| outcome.is_ok())
     }
 
-    /// Waits until the first answer arrived, at most `bound`; the snapshot then.
+    /// Waits for the first answer (at most `bound`); the snapshot then, or the failure that
+    /// kept the first query from answering.
     pub async fn loaded(&self, bound: Duration) -> Result<Snapshot> {
         let mut receiver = self.state.subscribe();
         // Drop the read-locking `Ref` before borrowing again (see `wait_until`).
-        let waited = tokio::time::timeout(bound, receiver.wait_for(|state| state.loaded))
+        // The first answer or the first failure, whichever comes first.
+        let first_outcome = |state: &Snapshot| state.loaded || state.last_error.is_some();
+        let waited = tokio::time::timeout(bound, receiver.wait_for(first_outcome))
             .await
             .map(|outcome| outcome.is_ok());
         let snapshot = self.snapshot();

@@ -183,7 +183,7 @@ impl Registrar {
                 .filter(|registration| registrations.contains(registration))
                 .collect()
         };
-        if beat % RECONCILE_EVERY == 0 {
+        if beat.checked_rem(RECONCILE_EVERY) == Some(0) {
             missing.extend(self.missing_on_agent().await?);
         }
         for registration in &missing {

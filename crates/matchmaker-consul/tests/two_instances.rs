@@ -108,3 +108,27 @@ async fn own_registration_is_visible_to_lookups_when_register_returns() {
     assert!(!matchmaker.is_alive("api", "node-2").await.unwrap());
     matchmaker.backend().purge_namespace().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_expired_by_another_instance_is_recreated_by_the_owners_heartbeat() {
+    let Some(config) = shared_config("expired_elsewhere", Duration::from_secs(2)) else {
+        return;
+    };
+    let owner = connect(config.clone()).await;
+    let other = connect(config).await;
+    owner.register("jobs", "node-o").await.unwrap();
+    owner.start_heartbeat().unwrap();
+    other.expire("jobs", "node-o").await.unwrap();
+    assert!(!other.is_alive("jobs", "node-o").await.unwrap());
+    // The owner does not know; its periodic reconcile (every 5 beats) notices and re-creates.
+    let back = eventually(Duration::from_secs(10), || async {
+        other.is_alive("jobs", "node-o").await.unwrap_or(false)
+    })
+    .await;
+    assert!(
+        back,
+        "the owner's heartbeat did not re-create the expired registration"
+    );
+    owner.stop_heartbeat();
+    owner.backend().purge_namespace().await.unwrap();
+}
