@@ -21,10 +21,13 @@
 //! - **One heartbeat request per process**: each backend registers one instance service
 //!   (`matchmaker-instance`) with the only TTL check; every registration's check is an alias
 //!   check (`AliasService`, Consul >= 1.2) of it. A heartbeat is one
-//!   `PUT /v1/agent/check/pass/<id>` every TTL/3, whatever the number of registrations.
-//!   Measured on Consul 1.8.7: when heartbeats stop, the registrations leave `?passing`
-//!   answers at TTL expiry, within milliseconds of the TTL check itself (see
-//!   `tests/heartbeat_stop.rs`).
+//!   `PUT /v1/agent/check/pass/<id>` every TTL/3, whatever the number of registrations; every
+//!   fifth beat adds one `GET /v1/agent/services?filter=Meta.mm_instance==<id>` to re-create
+//!   registrations someone else removed. Measured on Consul 1.8.7: when heartbeats stop, the
+//!   registrations leave `?passing` answers at TTL expiry, within milliseconds of the TTL
+//!   check itself (`tests/heartbeat_stop.rs`). Caveat: alias checks are local-agent state, so
+//!   every registration of a backend lives on the agent it talks to (as with any agent
+//!   service).
 //! - **Agent restart**: a `-dev` agent forgets API-registered services; the next check pass
 //!   fails ("does not have associated TTL"), and the backend re-registers everything, logs
 //!   once at warn and counts `matchmaker_reregistrations_total`.
@@ -48,8 +51,10 @@
 //!
 //! - `is_alive` asks Consul directly (`health/service/<name>?passing`), not the cache.
 //! - `expire` removes the service through the local agent when that agent owns it, otherwise
-//!   through `PUT /v1/catalog/deregister`; the owning agent may re-sync a service removed that
-//!   way until its own process unregisters it. Only the owner can remove it for good.
+//!   through `PUT /v1/catalog/deregister` (the owning agent may re-sync it). As in the
+//!   original, a registration its process still holds comes back with that process's next
+//!   heartbeat (at once when expired in the same process, within five beats otherwise);
+//!   only `unregister` by the owner removes it for good.
 //! - `subscribe(Some(topic))` streams the joins and leaves its loop sees; `subscribe(None)`
 //!   also watches `catalog/services` for new topics of the namespace. Quick changes between
 //!   two answers are coalesced; a topic first loaded while subscribed reports its hosts as
