@@ -40,7 +40,8 @@ fn hostile_hosts() -> Vec<String> {
         "H".to_owned(),
         "%2F".to_owned(),
         "ünï.example".to_owned(),
-        "..x".replacen('.', "x", 1),
+        "h..x".to_owned(),
+        "%2e%2e".to_owned(),
         "h".repeat(253),
     ]
 }

@@ -132,3 +132,17 @@ async fn registration_expired_by_another_instance_is_recreated_by_the_owners_hea
     owner.stop_heartbeat();
     owner.backend().purge_namespace().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn membership_stream_ends_when_the_matchmaker_is_dropped() {
+    let Some(config) = shared_config("stream_ends_on_drop", Duration::from_secs(5)) else {
+        return;
+    };
+    let matchmaker = connect(config).await;
+    let mut events = matchmaker.subscribe(None).unwrap();
+    assert!(fanout_hosts(&matchmaker, "t").await.is_empty());
+    drop(matchmaker);
+    // The loops are aborted, so the last sender goes and the stream ends.
+    let ended = tokio::time::timeout(Duration::from_secs(5), events.next()).await;
+    assert_eq!(ended.expect("the stream ends, it does not hang"), None);
+}
