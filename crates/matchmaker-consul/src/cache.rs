@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use matchmaker_core::{Error, MembershipEvent, Result};
 use tokio::sync::{broadcast, watch, Notify};
 
-use crate::client::{ConsulClient, ServiceEntry, BACKEND};
+use crate::client::{ConsulClient, BACKEND};
 use crate::naming::{META_HOST, META_NAMESPACE, META_TOPIC};
+use crate::wire::ServiceEntry;
 
 /// Live hosts per topic, as one service name's query last answered.
 pub(crate) type Members = BTreeMap<String, BTreeSet<String>>;

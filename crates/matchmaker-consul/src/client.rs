@@ -9,94 +9,11 @@ use std::time::Duration;
 use matchmaker_core::{Error, Result};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 use crate::config::{ConsulConfig, Scheme};
+use crate::wire::{AgentSelf, ServiceEntry, ServiceRegistration};
 
 pub(crate) const BACKEND: &str = "consul";
-
-/// `PUT /v1/agent/service/register` body.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct ServiceRegistration {
-    #[serde(rename = "ID")]
-    pub id: String,
-    pub name: String,
-    pub tags: Vec<String>,
-    pub address: String,
-    pub meta: HashMap<String, String>,
-    pub check: CheckDefinition,
-}
-
-/// The one check of a registered service: a TTL check or an alias of another service.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct CheckDefinition {
-    #[serde(rename = "CheckID")]
-    pub check_id: String,
-    pub name: String,
-    #[serde(rename = "TTL", skip_serializing_if = "Option::is_none")]
-    pub ttl: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub alias_service: Option<String>,
-    pub deregister_critical_service_after: String,
-}
-
-/// One entry of `GET /v1/health/service/<name>`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct ServiceEntry {
-    pub node: NodeInfo,
-    pub service: ServiceInfo,
-    #[serde(default)]
-    pub checks: Vec<CheckInfo>,
-}
-
-/// The node part of a [`ServiceEntry`].
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct NodeInfo {
-    pub node: String,
-}
-
-/// The service part of a [`ServiceEntry`].
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct ServiceInfo {
-    #[serde(rename = "ID")]
-    pub id: String,
-    #[serde(default)]
-    pub meta: Option<HashMap<String, String>>,
-}
-
-/// A check in a [`ServiceEntry`].
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct CheckInfo {
-    pub status: String,
-}
-
-impl ServiceEntry {
-    pub fn meta(&self, key: &str) -> Option<&str> {
-        self.service.meta.as_ref()?.get(key).map(String::as_str)
-    }
-
-    pub fn is_passing(&self) -> bool {
-        self.checks.iter().all(|check| check.status == "passing")
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct AgentSelf {
-    config: AgentSelfConfig,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct AgentSelfConfig {
-    node_name: String,
-}
 
 /// What a check pass found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -83,6 +83,7 @@ mod registry;
 mod subscription;
 mod url_config;
 mod watchers;
+mod wire;
 
 pub use backend::{CacheStatus, ConsulBackend};
 pub use config::{

@@ -13,11 +13,10 @@ use std::time::Duration;
 
 use matchmaker_core::{Registration, RegistrationInfo, Result};
 
-use crate::client::{
-    CheckDefinition, ConsulClient, PassOutcome, ServiceEntry, ServiceRegistration, BACKEND,
-};
+use crate::client::{ConsulClient, PassOutcome, BACKEND};
 use crate::config::ConsulConfig;
 use crate::naming::{self, META_HOST, META_INSTANCE, META_NAMESPACE, META_TOPIC};
+use crate::wire::{CheckDefinition, ServiceEntry, ServiceRegistration};
 
 /// Every this many heartbeats, one extra request compares the agent's services of this
 /// instance with our registrations and re-creates the missing ones (removed by another
