@@ -84,6 +84,7 @@ impl ConsulBackend {
 
     /// Deregisters every service of our namespace that the catalog knows, whichever process
     /// registered it (tests and operators clean up with it). Returns how many were removed.
+    /// Backends that are still heartbeating re-register theirs on their next beat.
     pub async fn purge_namespace(&self) -> Result<usize> {
         self.registrar.purge_namespace().await
     }

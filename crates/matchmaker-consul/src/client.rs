@@ -325,6 +325,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn missing_tls_files_are_file_errors() {
+        let config = ConsulConfig {
+            scheme: Scheme::Https,
+            tls: Some(crate::TlsConfig {
+                ca: Some("/nonexistent/matchmaker-ca.pem".into()),
+                ..crate::TlsConfig::default()
+            }),
+            ..ConsulConfig::default()
+        };
+        let error = ConsulClient::new(&config)
+            .err()
+            .expect("a missing CA is an error");
+        assert!(matches!(error, Error::File { .. }), "{error}");
+    }
+
+    #[test]
+    fn unreadable_ca_pem_is_an_error() {
+        let path = std::env::temp_dir().join(format!("mm-bad-ca-{}.pem", fastrand::u64(..)));
+        std::fs::write(
+            &path,
+            "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let config = ConsulConfig {
+            scheme: Scheme::Https,
+            tls: Some(crate::TlsConfig {
+                ca: Some(path.clone()),
+                ..crate::TlsConfig::default()
+            }),
+            ..ConsulConfig::default()
+        };
+        let outcome = ConsulClient::new(&config);
+        std::fs::remove_file(&path).ok();
+        assert!(
+            outcome.is_err(),
+            "a garbage CA must not be accepted silently"
+        );
+    }
+
+    #[test]
     fn forbidden_answers_become_unauthorized_with_a_hint() {
         let error = classify(
             StatusCode::FORBIDDEN,
