@@ -102,7 +102,7 @@ impl RegistrationCache {
         let mut out: Vec<_> = state
             .topics
             .iter()
-            .filter(|(name, _)| topic.map_or(true, |wanted| wanted == name.as_str()))
+            .filter(|(name, _)| topic.is_none_or(|wanted| wanted == name.as_str()))
             .flat_map(|(name, hosts)| {
                 hosts
                     .iter()

@@ -128,10 +128,7 @@ impl Inner {
     }
 
     fn purge(&self, state: &mut State, now: Instant) {
-        if state
-            .earliest_expiry
-            .map_or(true, |earliest| earliest > now)
-        {
+        if state.earliest_expiry.is_none_or(|earliest| earliest > now) {
             return;
         }
         let mut earliest: Option<Instant> = None;
@@ -216,7 +213,7 @@ impl Inner {
         };
         if state
             .earliest_expiry
-            .map_or(true, |earliest| expires_at < earliest)
+            .is_none_or(|earliest| expires_at < earliest)
         {
             state.earliest_expiry = Some(expires_at);
         }

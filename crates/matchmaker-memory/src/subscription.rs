@@ -46,7 +46,7 @@ impl Subscription {
     fn wants(&self, event: &MembershipEvent) -> bool {
         self.topic
             .as_deref()
-            .map_or(true, |topic| event.topic() == topic)
+            .is_none_or(|topic| event.topic() == topic)
     }
 
     /// The next event for this subscriber; `None` once the registry is gone.
