@@ -8,7 +8,8 @@ use matchmaker_testkit::etcd::EtcdOptions;
 
 mod support;
 use support::{
-    config, eventually, fanout_hosts, keys_under, own_server, random_prefix, raw_client,
+    connect, eventually, fanout_hosts, keys_under, own_server, pair, random_prefix, raw_client,
+    restart, wait_until_fanout,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -18,18 +19,10 @@ async fn etcd_killed_and_restarted_recovers_registrations_and_serves_the_stale_c
     };
     let endpoints = server.endpoints();
     let prefix = random_prefix("restart");
-    let a = matchmaker_etcd::connect(config(&endpoints, &prefix))
-        .await
-        .unwrap();
-    let b = matchmaker_etcd::connect(config(&endpoints, &prefix))
-        .await
-        .unwrap();
+    let (a, b) = pair(&endpoints, &prefix).await;
     a.register("scheduler", "host-a").await.unwrap();
     a.start_heartbeat().unwrap();
-    let seen = eventually(Duration::from_secs(2), || async {
-        fanout_hosts(&b, "scheduler").await == ["host-a"]
-    })
-    .await;
+    let seen = wait_until_fanout(&b, "scheduler", &["host-a"], Duration::from_secs(2)).await;
     assert!(seen.is_some(), "B never saw A");
     let mut events = b.subscribe(Some("scheduler")).unwrap();
 
@@ -47,10 +40,8 @@ async fn etcd_killed_and_restarted_recovers_registrations_and_serves_the_stale_c
     assert_eq!(fanout_hosts(&b, "scheduler").await, ["host-a"]);
     assert!(b.is_alive("scheduler", "host-a").await.unwrap());
 
-    let restarted = tokio::task::spawn_blocking(move || server.restart().map(|()| server));
-    let server = restarted
+    let server = restart(server)
         .await
-        .unwrap()
         .expect("etcd restarts on its data dir");
 
     let fresh = eventually(Duration::from_secs(10), || async {
@@ -71,9 +62,12 @@ async fn etcd_killed_and_restarted_recovers_registrations_and_serves_the_stale_c
 
     // The watch really works again: a new registration reaches B.
     a.register("scheduler", "host-c").await.unwrap();
-    let both = eventually(Duration::from_secs(3), || async {
-        fanout_hosts(&b, "scheduler").await == ["host-a", "host-c"]
-    })
+    let both = wait_until_fanout(
+        &b,
+        "scheduler",
+        &["host-a", "host-c"],
+        Duration::from_secs(3),
+    )
     .await;
     assert!(both.is_some(), "B's cache did not recover");
     // The outage and the re-list never made A look gone: the only event is host-c joining.
@@ -102,19 +96,15 @@ async fn etcd_restarted_without_its_data_gets_everything_reregistered() {
     };
     let endpoints = server.endpoints();
     let prefix = random_prefix("wiped");
-    let a = matchmaker_etcd::connect(config(&endpoints, &prefix))
-        .await
-        .unwrap();
+    let a = connect(&endpoints, &prefix).await;
     a.register("scheduler", "host-a").await.unwrap();
     a.register("conductor", "host-a").await.unwrap();
     a.start_heartbeat().unwrap();
 
     server.kill();
     std::fs::remove_dir_all(server.data_dir()).unwrap();
-    let restarted = tokio::task::spawn_blocking(move || server.restart().map(|()| server));
-    let server = restarted
+    let server = restart(server)
         .await
-        .unwrap()
         .expect("etcd starts on an empty data dir");
 
     // The lease is gone with the data: the heartbeat must notice and re-put both keys.
@@ -124,10 +114,7 @@ async fn etcd_restarted_without_its_data_gets_everything_reregistered() {
     })
     .await;
     assert!(back.is_some(), "registrations were not re-created");
-    let lookups = eventually(Duration::from_secs(5), || async {
-        fanout_hosts(&a, "conductor").await == ["host-a"]
-    })
-    .await;
+    let lookups = wait_until_fanout(&a, "conductor", &["host-a"], Duration::from_secs(5)).await;
     assert!(lookups.is_some());
     drop(server);
 }
@@ -139,9 +126,7 @@ async fn unregister_that_failed_during_an_outage_is_completed_by_a_later_heartbe
     };
     let endpoints = server.endpoints();
     let prefix = random_prefix("outage-unregister");
-    let a = matchmaker_etcd::connect(config(&endpoints, &prefix))
-        .await
-        .unwrap();
+    let a = connect(&endpoints, &prefix).await;
     a.register("scheduler", "host-a").await.unwrap();
     a.register("scheduler", "host-b").await.unwrap();
     assert!(
@@ -155,10 +140,8 @@ async fn unregister_that_failed_during_an_outage_is_completed_by_a_later_heartbe
         matches!(outcome, Err(matchmaker_core::Error::Unavailable { .. })),
         "{outcome:?}"
     );
-    let restarted = tokio::task::spawn_blocking(move || server.restart().map(|()| server));
-    let server = restarted
+    let server = restart(server)
         .await
-        .unwrap()
         .expect("etcd restarts on its data dir");
 
     // The lease survived the restart, so without the retry host-a would stay forever.

@@ -6,7 +6,7 @@ use etcd_client::GetOptions;
 use matchmaker_core::{Error, MatchMaker};
 
 mod support;
-use support::{config, fanout_hosts, random_prefix, raw_client, shared_endpoints};
+use support::{connect, fanout_hosts, pair, random_prefix, raw_client, shared_endpoints};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_topics_and_hosts_are_rejected_or_stay_encoded_inside_the_prefix() {
@@ -14,12 +14,7 @@ async fn hostile_topics_and_hosts_are_rejected_or_stay_encoded_inside_the_prefix
         return;
     };
     let prefix = random_prefix("hostile");
-    let a = matchmaker_etcd::connect(config(&endpoints, &prefix))
-        .await
-        .unwrap();
-    let b = matchmaker_etcd::connect(config(&endpoints, &prefix))
-        .await
-        .unwrap();
+    let (a, b) = pair(&endpoints, &prefix).await;
     let long_topic = "t".repeat(255);
     let accepted: Vec<(&str, &str)> = vec![
         ("a/b", "h1"),
@@ -121,9 +116,7 @@ async fn foreign_keys_under_the_prefix_are_ignored_by_lookups() {
             .await
             .unwrap();
     }
-    let a = matchmaker_etcd::connect(config(&endpoints, &prefix))
-        .await
-        .unwrap();
+    let a = connect(&endpoints, &prefix).await;
     a.register("t", "h").await.unwrap();
     assert_eq!(fanout_hosts(&a, "t").await, ["h"]);
     assert_eq!(a.list(None).await.unwrap().len(), 1);

@@ -11,7 +11,7 @@ use rcgen::{
 };
 
 mod support;
-use support::{config, fanout_hosts, own_server, random_prefix};
+use support::{config, fanout_hosts, own_server, random_prefix, restart};
 
 /// PEM files of a throwaway CA, a server certificate for 127.0.0.1 and a client certificate.
 struct TestPki {
@@ -63,6 +63,26 @@ fn write_pki(dir: &Path) -> TestPki {
         server_key,
         client_cert,
         client_key,
+    }
+}
+
+/// The password of etcd's `root` user once [`enable_root_password`] has run.
+const ROOT_PASSWORD: &str = "root-secret";
+
+/// Creates etcd's `root` user with [`ROOT_PASSWORD`] and turns authentication on.
+async fn enable_root_password(endpoints: &[String]) {
+    let mut raw = support::raw_client(endpoints).await;
+    raw.user_add("root", ROOT_PASSWORD, None).await.unwrap();
+    raw.user_grant_role("root", "root").await.unwrap();
+    raw.auth_enable().await.unwrap();
+}
+
+/// The test config for `endpoints` and `prefix`, signed in as `root`.
+fn config_as_root(endpoints: &[String], prefix: &str) -> EtcdConfig {
+    EtcdConfig {
+        user: Some("root".into()),
+        password: Some(ROOT_PASSWORD.into()),
+        ..config(endpoints, prefix)
     }
 }
 
@@ -139,17 +159,10 @@ async fn password_auth_works_and_a_wrong_password_is_unauthorized() {
         return;
     };
     let endpoints = server.endpoints();
-    let mut raw = support::raw_client(&endpoints).await;
-    raw.user_add("root", "root-secret", None).await.unwrap();
-    raw.user_grant_role("root", "root").await.unwrap();
-    raw.auth_enable().await.unwrap();
+    enable_root_password(&endpoints).await;
 
     let prefix = random_prefix("auth");
-    let good = EtcdConfig {
-        user: Some("root".into()),
-        password: Some("root-secret".into()),
-        ..config(&endpoints, &prefix)
-    };
+    let good = config_as_root(&endpoints, &prefix);
     let matchmaker = matchmaker_etcd::connect(good.clone()).await.unwrap();
     matchmaker.register("guarded", "host-a").await.unwrap();
     matchmaker.send_heartbeats().await.unwrap();
@@ -178,23 +191,15 @@ async fn password_auth_keeps_working_across_an_etcd_restart() {
         return;
     };
     let endpoints = server.endpoints();
-    let mut raw = support::raw_client(&endpoints).await;
-    raw.user_add("root", "root-secret", None).await.unwrap();
-    raw.user_grant_role("root", "root").await.unwrap();
-    raw.auth_enable().await.unwrap();
+    enable_root_password(&endpoints).await;
     let prefix = random_prefix("auth-restart");
-    let config = EtcdConfig {
-        user: Some("root".into()),
-        password: Some("root-secret".into()),
-        ..config(&endpoints, &prefix)
-    };
+    let config = config_as_root(&endpoints, &prefix);
     let a = matchmaker_etcd::connect(config.clone()).await.unwrap();
     let b = matchmaker_etcd::connect(config).await.unwrap();
     a.register("guarded", "host-a").await.unwrap();
 
     server.kill();
-    let restarted = tokio::task::spawn_blocking(move || server.restart().map(|()| server));
-    let server = restarted.await.unwrap().expect("etcd restarts");
+    let server = restart(server).await.expect("etcd restarts");
 
     // Requests and re-opened streams (keep-alive, watch) work again with the same credentials.
     let beating = support::eventually(std::time::Duration::from_secs(10), || async {

@@ -6,7 +6,8 @@ use matchmaker_core::MatchMaker;
 
 mod support;
 use support::{
-    config, eventually, fanout_hosts, keys_under, random_prefix, raw_client, shared_endpoints,
+    connect, eventually, fanout_hosts, keys_under, pair, random_prefix, raw_client,
+    shared_endpoints, wait_until_fanout, wait_until_fanout_is_empty,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -16,12 +17,7 @@ async fn lease_revoked_from_outside_is_reregistered_by_the_next_heartbeat() {
     };
     let prefix = random_prefix("revoked");
     let raw = raw_client(&endpoints).await;
-    let a = matchmaker_etcd::connect(config(&endpoints, &prefix))
-        .await
-        .unwrap();
-    let b = matchmaker_etcd::connect(config(&endpoints, &prefix))
-        .await
-        .unwrap();
+    let (a, b) = pair(&endpoints, &prefix).await;
     // More than one transaction's worth (128), so re-registration must split its writes.
     let hosts: Vec<String> = (0..300).map(|i| format!("host-{i:03}")).collect();
     for host in &hosts {
@@ -34,20 +30,14 @@ async fn lease_revoked_from_outside_is_reregistered_by_the_next_heartbeat() {
         keys_under(&raw, &prefix).await.is_empty(),
         "revoking deletes the keys"
     );
-    let emptied = eventually(Duration::from_secs(2), || async {
-        fanout_hosts(&b, "conductor").await.is_empty()
-    })
-    .await;
+    let emptied = wait_until_fanout_is_empty(&b, "conductor", Duration::from_secs(2)).await;
     assert!(emptied.is_some(), "B saw the keys go");
 
     a.send_heartbeats().await.unwrap();
 
     assert_ne!(a.backend().lease_id(), old_lease, "a new lease was granted");
     assert_eq!(keys_under(&raw, &prefix).await.len(), hosts.len());
-    let back = eventually(Duration::from_secs(2), || async {
-        fanout_hosts(&b, "conductor").await == hosts
-    })
-    .await;
+    let back = wait_until_fanout(&b, "conductor", &hosts, Duration::from_secs(2)).await;
     assert!(back.is_some(), "B sees every registration again");
     support::delete_prefix(&endpoints, &prefix).await;
 }
@@ -59,9 +49,7 @@ async fn key_deleted_from_outside_is_healed_by_the_next_heartbeat() {
     };
     let prefix = random_prefix("deleted");
     let raw = raw_client(&endpoints).await;
-    let a = matchmaker_etcd::connect(config(&endpoints, &prefix))
-        .await
-        .unwrap();
+    let a = connect(&endpoints, &prefix).await;
     a.register("network", "host-a").await.unwrap();
     a.register("network", "host-b").await.unwrap();
     let key = matchmaker_etcd::keys::registration_key(&prefix, "network", "host-a");
@@ -89,9 +77,7 @@ async fn steady_state_heartbeat_writes_nothing() {
     };
     let prefix = random_prefix("steady");
     let raw = raw_client(&endpoints).await;
-    let a = matchmaker_etcd::connect(config(&endpoints, &prefix))
-        .await
-        .unwrap();
+    let a = connect(&endpoints, &prefix).await;
     a.register("steady", "host-a").await.unwrap();
     let key = matchmaker_etcd::keys::registration_key(&prefix, "steady", "host-a");
     let before = raw.clone().get(key.clone(), None).await.unwrap().kvs()[0].mod_revision();
@@ -112,9 +98,7 @@ async fn register_after_the_lease_vanished_grants_a_new_lease() {
     };
     let prefix = random_prefix("register-lost");
     let raw = raw_client(&endpoints).await;
-    let a = matchmaker_etcd::connect(config(&endpoints, &prefix))
-        .await
-        .unwrap();
+    let a = connect(&endpoints, &prefix).await;
     a.register("first", "host-a").await.unwrap();
     let old_lease = a.backend().lease_id();
     raw.clone().lease_revoke(old_lease).await.unwrap();

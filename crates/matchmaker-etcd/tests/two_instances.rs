@@ -6,7 +6,10 @@ use futures_util::StreamExt;
 use matchmaker_core::{MatchMaker, MembershipEvent};
 
 mod support;
-use support::{config, eventually, fanout_hosts, random_prefix, shared_endpoints, TTL};
+use support::{
+    config, connect, eventually, pair, random_prefix, shared_endpoints, wait_until_fanout,
+    wait_until_fanout_is_empty, TTL,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registration_on_one_instance_appears_in_the_other_instances_lookups() {
@@ -14,20 +17,12 @@ async fn registration_on_one_instance_appears_in_the_other_instances_lookups() {
         return;
     };
     let prefix = random_prefix("two-instances");
-    let a = matchmaker_etcd::connect(config(&endpoints, &prefix))
-        .await
-        .unwrap();
-    let b = matchmaker_etcd::connect(config(&endpoints, &prefix))
-        .await
-        .unwrap();
+    let (a, b) = pair(&endpoints, &prefix).await;
     let mut joins = b.subscribe(Some("scheduler")).unwrap();
 
     a.register("scheduler", "host-a").await.unwrap();
 
-    let seen = eventually(Duration::from_secs(2), || async {
-        fanout_hosts(&b, "scheduler").await == ["host-a"]
-    })
-    .await;
+    let seen = wait_until_fanout(&b, "scheduler", &["host-a"], Duration::from_secs(2)).await;
     assert!(seen.is_some(), "B never saw A's registration");
     assert!(b.is_alive("scheduler", "host-a").await.unwrap());
     let event = tokio::time::timeout(Duration::from_secs(2), joins.next()).await;
@@ -41,10 +36,7 @@ async fn registration_on_one_instance_appears_in_the_other_instances_lookups() {
     assert!(b.backend().cache_status().connected);
 
     a.unregister("scheduler", "host-a").await.unwrap();
-    let gone = eventually(Duration::from_secs(2), || async {
-        fanout_hosts(&b, "scheduler").await.is_empty()
-    })
-    .await;
+    let gone = wait_until_fanout_is_empty(&b, "scheduler", Duration::from_secs(2)).await;
     assert!(gone.is_some(), "B still sees A after unregister");
     support::delete_prefix(&endpoints, &prefix).await;
 }
@@ -55,18 +47,10 @@ async fn crashed_instance_leaves_the_other_instances_lookups_within_ttl_plus_one
         return;
     };
     let prefix = random_prefix("crash");
-    let a = matchmaker_etcd::connect(config(&endpoints, &prefix))
-        .await
-        .unwrap();
-    let b = matchmaker_etcd::connect(config(&endpoints, &prefix))
-        .await
-        .unwrap();
+    let (a, b) = pair(&endpoints, &prefix).await;
     a.register("compute", "host-a").await.unwrap();
     a.start_heartbeat().unwrap();
-    let seen = eventually(Duration::from_secs(2), || async {
-        fanout_hosts(&b, "compute").await == ["host-a"]
-    })
-    .await;
+    let seen = wait_until_fanout(&b, "compute", &["host-a"], Duration::from_secs(2)).await;
     assert!(seen.is_some(), "B never saw A");
     let mut leaves = b.subscribe(Some("compute")).unwrap();
 
@@ -76,10 +60,7 @@ async fn crashed_instance_leaves_the_other_instances_lookups_within_ttl_plus_one
     let last_keep_alive = Instant::now();
     drop(a);
 
-    let left = eventually(TTL + Duration::from_secs(3), || async {
-        fanout_hosts(&b, "compute").await.is_empty()
-    })
-    .await;
+    let left = wait_until_fanout_is_empty(&b, "compute", TTL + Duration::from_secs(3)).await;
     let after = last_keep_alive.elapsed();
     assert!(left.is_some(), "A never left B's lookups");
     assert!(
@@ -100,9 +81,7 @@ async fn membership_stream_ends_when_the_matchmaker_is_dropped() {
         return;
     };
     let prefix = random_prefix("stream-end");
-    let a = matchmaker_etcd::connect(config(&endpoints, &prefix))
-        .await
-        .unwrap();
+    let a = connect(&endpoints, &prefix).await;
     let mut events = a.subscribe(None).unwrap();
     a.register("t", "h").await.unwrap();
     let joined = tokio::time::timeout(Duration::from_secs(2), events.next()).await;
@@ -132,9 +111,7 @@ async fn list_shows_the_instance_the_time_left_and_the_metadata() {
     let mut with_metadata = config(&endpoints, &prefix);
     with_metadata.metadata.insert("zone".into(), "eu-1".into());
     let a = matchmaker_etcd::connect(with_metadata).await.unwrap();
-    let b = matchmaker_etcd::connect(config(&endpoints, &prefix))
-        .await
-        .unwrap();
+    let b = connect(&endpoints, &prefix).await;
     a.register("compute", "host-a").await.unwrap();
 
     let seen = eventually(Duration::from_secs(2), || async {

@@ -5,7 +5,8 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use matchmaker_core::HeartbeatConfig;
-use matchmaker_etcd::EtcdConfig;
+use matchmaker_etcd::{EtcdConfig, EtcdMatchMaker};
+use matchmaker_testkit::etcd::EtcdServer;
 
 /// The TTL the tests use: etcd's floor, so expiry tests stay short.
 pub const TTL: Duration = Duration::from_secs(2);
@@ -31,6 +32,21 @@ pub fn config(endpoints: &[String], prefix: &str) -> EtcdConfig {
         request_timeout: Duration::from_secs(2),
         ..EtcdConfig::default()
     }
+}
+
+/// A matchmaker on `endpoints` under `prefix` with the test config.
+pub async fn connect(endpoints: &[String], prefix: &str) -> EtcdMatchMaker {
+    matchmaker_etcd::connect(config(endpoints, prefix))
+        .await
+        .expect("the matchmaker connects")
+}
+
+/// Two matchmakers ("instances" A and B) sharing `prefix`.
+pub async fn pair(endpoints: &[String], prefix: &str) -> (EtcdMatchMaker, EtcdMatchMaker) {
+    (
+        connect(endpoints, prefix).await,
+        connect(endpoints, prefix).await,
+    )
 }
 
 /// A plain etcd client, to look at and tamper with etcd from outside the matchmaker.
@@ -87,12 +103,50 @@ where
     }
 }
 
+/// Polls until a fanout lookup of `topic` on `matchmaker` returns exactly `expected` (sorted),
+/// or `within` passes; the time it took.
+pub async fn wait_until_fanout<S: AsRef<str>>(
+    matchmaker: &impl matchmaker_core::MatchMaker,
+    topic: &str,
+    expected: &[S],
+    within: Duration,
+) -> Option<Duration> {
+    eventually(within, || async {
+        let hosts = fanout_hosts(matchmaker, topic).await;
+        hosts
+            .iter()
+            .map(String::as_str)
+            .eq(expected.iter().map(AsRef::as_ref))
+    })
+    .await
+}
+
+/// Polls until a fanout lookup of `topic` on `matchmaker` finds no host, or `within` passes;
+/// the time it took.
+pub async fn wait_until_fanout_is_empty(
+    matchmaker: &impl matchmaker_core::MatchMaker,
+    topic: &str,
+    within: Duration,
+) -> Option<Duration> {
+    wait_until_fanout::<&str>(matchmaker, topic, &[], within).await
+}
+
+/// Restarts `server` (same data dir and ports) off the async runtime and hands it back once it
+/// serves clients again.
+pub async fn restart(
+    mut server: EtcdServer,
+) -> Result<EtcdServer, matchmaker_testkit::TestkitError> {
+    tokio::task::spawn_blocking(move || server.restart().map(|()| server))
+        .await
+        .expect("the restart task does not panic")
+}
+
 /// An etcd of the test's own (for restarts, TLS, auth), or None after printing a skip line
 /// when no etcd binary is found (a panic when `MATCHMAKER_TEST_REQUIRED=1`).
 pub fn own_server(
     test_name: &str,
     options: matchmaker_testkit::etcd::EtcdOptions,
-) -> Option<matchmaker_testkit::etcd::EtcdServer> {
+) -> Option<EtcdServer> {
     if matchmaker_testkit::etcd::binary().is_none() {
         if matchmaker_testkit::required() {
             panic!("{test_name}: no etcd binary (MATCHMAKER_ETCD_BIN or PATH) but MATCHMAKER_TEST_REQUIRED=1");
@@ -101,7 +155,7 @@ pub fn own_server(
         return None;
     }
     Some(
-        matchmaker_testkit::etcd::EtcdServer::start(options)
+        EtcdServer::start(options)
             .unwrap_or_else(|error| panic!("{test_name}: etcd did not start: {error}")),
     )
 }
