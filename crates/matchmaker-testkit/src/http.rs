@@ -1,12 +1,16 @@
-//! A minimal blocking HTTP/1.0 client for readiness checks on loopback (no TLS).
+//! A minimal blocking HTTP/1.0 client for loopback servers (no TLS): the readiness checks use
+//! it, and tests use it to talk to a server's HTTP API directly.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
+/// Time allowed to connect, send and read in [`get`] and [`request`].
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// A parsed response: status code and body.
 #[derive(Debug)]
-pub(crate) struct Response {
+pub struct Response {
     /// HTTP status code.
     pub status: u16,
     /// Body as text.
@@ -14,12 +18,24 @@ pub(crate) struct Response {
 }
 
 /// Sends `GET path` to `addr` ("127.0.0.1:port") with the given extra headers.
-pub(crate) fn get(addr: &str, path: &str, headers: &[(&str, &str)]) -> Result<Response, String> {
+pub fn get(addr: &str, path: &str, headers: &[(&str, &str)]) -> Result<Response, String> {
     request("GET", addr, path, headers, "")
 }
 
 /// Sends `method path` with `body` to `addr` ("127.0.0.1:port") with the given extra headers.
-pub(crate) fn request(
+pub fn request(
+    method: &str,
+    addr: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<Response, String> {
+    request_within(DEFAULT_TIMEOUT, method, addr, path, headers, body)
+}
+
+/// Like [`request`], allowing `timeout` for each of connecting, sending and reading.
+pub fn request_within(
+    timeout: Duration,
     method: &str,
     addr: &str,
     path: &str,
@@ -29,7 +45,6 @@ pub(crate) fn request(
     let socket: SocketAddr = addr
         .parse()
         .map_err(|err| format!("bad address {addr}: {err}"))?;
-    let timeout = Duration::from_secs(2);
     let mut stream = TcpStream::connect_timeout(&socket, timeout)
         .map_err(|err| format!("connect to {addr}: {err}"))?;
     let _ = stream.set_read_timeout(Some(timeout));

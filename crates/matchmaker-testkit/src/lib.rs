@@ -14,7 +14,7 @@
 pub mod consul;
 mod error;
 pub mod etcd;
-mod http;
+pub mod http;
 mod process;
 mod readiness;
 

@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use crate::TestkitError;
 
+/// How long a server may take to exit cleanly after SIGTERM before it is killed.
+pub(crate) const STOP_GRACE: Duration = Duration::from_secs(10);
+
 /// How the server is launched; kept so it can be launched again with the same arguments.
 #[derive(Debug, Clone)]
 pub(crate) struct Launch {

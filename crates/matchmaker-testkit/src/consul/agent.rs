@@ -3,11 +3,10 @@
 use std::ffi::OsString;
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
-use std::time::Duration;
 
 use tempfile::TempDir;
 
-use crate::process::{Launch, ServerProcess};
+use crate::process::{Launch, ServerProcess, STOP_GRACE};
 use crate::readiness::{retry_on_port_clash, wait_until_ready, READY_TIMEOUT};
 use crate::{free_port, http, TestkitError};
 
@@ -127,7 +126,7 @@ impl ConsulAgent {
 
     /// Stops the agent with SIGTERM and waits for it to exit.
     pub fn stop(&mut self) {
-        self.process.terminate(Duration::from_secs(10));
+        self.process.terminate(STOP_GRACE);
     }
 
     /// Starts the agent again on the same ports (stopping it first if it still runs) and waits

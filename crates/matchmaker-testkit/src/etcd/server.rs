@@ -2,11 +2,10 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use tempfile::TempDir;
 
-use crate::process::{Launch, ServerProcess};
+use crate::process::{Launch, ServerProcess, STOP_GRACE};
 use crate::readiness::{retry_on_port_clash, wait_until_ready, READY_TIMEOUT};
 use crate::{free_port, http, TestkitError};
 
@@ -131,7 +130,7 @@ impl EtcdServer {
 
     /// Stops etcd with SIGTERM (clean shutdown) and waits for it to exit.
     pub fn stop(&mut self) {
-        self.process.terminate(Duration::from_secs(10));
+        self.process.terminate(STOP_GRACE);
     }
 
     /// Starts etcd again with the same data dir and ports (stopping it first if it still runs),

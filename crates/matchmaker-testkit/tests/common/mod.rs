@@ -1,10 +1,9 @@
 //! Helpers shared by the testkit's integration tests.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
-/// Sends one HTTP/1.0 request and returns (status code, body).
+/// Sends one HTTP/1.0 request and returns (status code, body); panics when it cannot be sent or
+/// no HTTP answer comes back within 10 s.
 pub fn http(
     method: &str,
     addr: &str,
@@ -12,29 +11,11 @@ pub fn http(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap_or_else(|err| panic!("connect {addr}: {err}"));
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut request = format!(
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("not HTTP: {head}"));
-    (status, body.to_string())
+    let timeout = Duration::from_secs(10);
+    let response =
+        matchmaker_testkit::http::request_within(timeout, method, addr, path, headers, body)
+            .unwrap_or_else(|error| panic!("{method} {path} on {addr}: {error}"));
+    (response.status, response.body)
 }
 
 /// True while a process with this id exists and is not a zombie.
