@@ -23,11 +23,26 @@ fn consul_binary_or_skip(test: &str) -> Option<PathBuf> {
 
 const SERVICE: &str = r#"{"Name":"testkit-probe","ID":"testkit-probe-1"}"#;
 
+/// The `X-Consul-Token` header for `token`, or no header.
+fn token_header(token: Option<&str>) -> Vec<(&str, &str)> {
+    token.map(|t| ("X-Consul-Token", t)).into_iter().collect()
+}
+
 fn service_ids(addr: &str, token: Option<&str>) -> String {
-    let headers: Vec<(&str, &str)> = token.map(|t| ("X-Consul-Token", t)).into_iter().collect();
-    let (status, body) = http("GET", addr, "/v1/agent/services", &headers, "");
+    let (status, body) = http("GET", addr, "/v1/agent/services", &token_header(token), "");
     assert_eq!(status, 200, "listing services: {body}");
     body
+}
+
+/// Registers the probe [`SERVICE`] with the agent at `addr`: (status code, body).
+fn register_probe(addr: &str, token: Option<&str>) -> (u16, String) {
+    http(
+        "PUT",
+        addr,
+        "/v1/agent/service/register",
+        &token_header(token),
+        SERVICE,
+    )
 }
 
 #[test]
@@ -53,13 +68,7 @@ fn started_agent_has_a_leader_and_accepts_services() {
     let (status, leader) = http("GET", &agent.addr(), "/v1/status/leader", &[], "");
     assert_eq!(status, 200);
     assert!(leader.contains("127.0.0.1:"), "leader is {leader}");
-    let (status, body) = http(
-        "PUT",
-        &agent.addr(),
-        "/v1/agent/service/register",
-        &[],
-        SERVICE,
-    );
+    let (status, body) = register_probe(&agent.addr(), None);
     assert_eq!(status, 200, "register: {body}");
     assert!(service_ids(&agent.addr(), None).contains("testkit-probe-1"));
 }
@@ -73,7 +82,7 @@ fn killed_agent_restarts_on_the_same_port_without_its_services() {
     let mut agent =
         ConsulAgent::start_with_binary(&binary, ConsulOptions::default()).expect("starts");
     let addr = agent.addr();
-    let (status, _) = http("PUT", &addr, "/v1/agent/service/register", &[], SERVICE);
+    let (status, _) = register_probe(&addr, None);
     assert_eq!(status, 200);
     let first_pid = agent.pid().unwrap();
 
@@ -106,22 +115,9 @@ fn acl_agent_denies_without_a_token_and_accepts_the_management_token() {
     let token = agent
         .management_token()
         .expect("acl agent has a management token");
-    let (status, body) = http(
-        "PUT",
-        &agent.addr(),
-        "/v1/agent/service/register",
-        &[],
-        SERVICE,
-    );
+    let (status, body) = register_probe(&agent.addr(), None);
     assert_eq!(status, 403, "no token must be denied: {body}");
-    let headers = [("X-Consul-Token", token)];
-    let (status, body) = http(
-        "PUT",
-        &agent.addr(),
-        "/v1/agent/service/register",
-        &headers,
-        SERVICE,
-    );
+    let (status, body) = register_probe(&agent.addr(), Some(token));
     assert_eq!(status, 200, "management token must be accepted: {body}");
 }
 
@@ -138,14 +134,7 @@ fn acl_agent_left_for_the_test_to_bootstrap_hands_out_one_working_token() {
     let agent = ConsulAgent::start_with_binary(&binary, options).expect("starts");
     assert_eq!(agent.management_token(), None);
     let token = agent.bootstrap_acl().expect("first bootstrap works");
-    let headers = [("X-Consul-Token", token.as_str())];
-    let (status, body) = http(
-        "PUT",
-        &agent.addr(),
-        "/v1/agent/service/register",
-        &headers,
-        SERVICE,
-    );
+    let (status, body) = register_probe(&agent.addr(), Some(&token));
     assert_eq!(status, 200, "bootstrapped token must be accepted: {body}");
     assert!(
         agent.bootstrap_acl().is_err(),
