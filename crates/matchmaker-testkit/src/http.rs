@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-/// Time allowed to connect, send and read in [`get`] and [`request`].
+/// Time allowed to connect, send and read in [`get`] and the readiness checks.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A parsed response: status code and body.
@@ -19,22 +19,12 @@ pub struct Response {
 
 /// Sends `GET path` to `addr` ("127.0.0.1:port") with the given extra headers.
 pub fn get(addr: &str, path: &str, headers: &[(&str, &str)]) -> Result<Response, String> {
-    request("GET", addr, path, headers, "")
+    request(DEFAULT_TIMEOUT, "GET", addr, path, headers, "")
 }
 
-/// Sends `method path` with `body` to `addr` ("127.0.0.1:port") with the given extra headers.
+/// Sends `method path` with `body` to `addr` ("127.0.0.1:port") with the given extra headers,
+/// allowing `timeout` for each of connecting, sending and reading.
 pub fn request(
-    method: &str,
-    addr: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Result<Response, String> {
-    request_within(DEFAULT_TIMEOUT, method, addr, path, headers, body)
-}
-
-/// Like [`request`], allowing `timeout` for each of connecting, sending and reading.
-pub fn request_within(
     timeout: Duration,
     method: &str,
     addr: &str,

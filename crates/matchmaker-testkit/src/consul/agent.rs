@@ -144,8 +144,15 @@ impl ConsulAgent {
             command: format!("PUT {}/v1/acl/bootstrap", self.http_url()),
             detail,
         };
-        let response =
-            http::request("PUT", &self.addr(), "/v1/acl/bootstrap", &[], "").map_err(failed)?;
+        let response = http::request(
+            http::DEFAULT_TIMEOUT,
+            "PUT",
+            &self.addr(),
+            "/v1/acl/bootstrap",
+            &[],
+            "",
+        )
+        .map_err(failed)?;
         if response.status != 200 {
             return Err(failed(format!(
                 "{} {}",

@@ -12,9 +12,8 @@ pub fn http(
     body: &str,
 ) -> (u16, String) {
     let timeout = Duration::from_secs(10);
-    let response =
-        matchmaker_testkit::http::request_within(timeout, method, addr, path, headers, body)
-            .unwrap_or_else(|error| panic!("{method} {path} on {addr}: {error}"));
+    let response = matchmaker_testkit::http::request(timeout, method, addr, path, headers, body)
+        .unwrap_or_else(|error| panic!("{method} {path} on {addr}: {error}"));
     (response.status, response.body)
 }
 
