@@ -1,5 +1,5 @@
-//! An ACL-enabled agent (default deny) refuses a missing token with a clear error; the
-//! management token works.
+//! An ACL-enabled agent (default deny) whose ACL system the test bootstraps itself refuses a
+//! missing token with a clear error, and accepts the token the test bootstrapped.
 
 mod support;
 
@@ -13,7 +13,7 @@ use support::{config_for, connect, fanout_hosts, own_agent};
 async fn acl_agent_rejects_a_missing_token_with_unauthorized() {
     let options = ConsulOptions {
         acl: true,
-        ..ConsulOptions::default()
+        acl_bootstrap_by_test: true,
     };
     let Some(agent) = own_agent("acl_missing_token", options) else {
         return;
@@ -31,20 +31,20 @@ async fn acl_agent_rejects_a_missing_token_with_unauthorized() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acl_agent_accepts_the_management_token() {
+async fn acl_agent_accepts_the_token_the_test_bootstrapped() {
     let options = ConsulOptions {
         acl: true,
-        ..ConsulOptions::default()
+        acl_bootstrap_by_test: true,
     };
     let Some(agent) = own_agent("acl_with_token", options) else {
         return;
     };
+    assert!(agent.management_token().is_none(), "no preset master token");
+    let token = agent
+        .bootstrap_acl()
+        .expect("the test bootstraps the ACL system");
     let mut config = config_for(&agent.addr(), "acl", Duration::from_secs(5));
-    config.token = agent.management_token().map(str::to_owned);
-    assert!(
-        config.token.is_some(),
-        "the testkit agent has a management token"
-    );
+    config.token = Some(token);
     let matchmaker = connect(config).await;
     matchmaker.register("secured", "node-a").await.unwrap();
     assert_eq!(
