@@ -3,6 +3,7 @@
 //! `cargo xtask test` is THE test command: fmt check, clippy, then every test with a real etcd and a
 //! real Consul agent started for the run. CI (`.ci/run`) calls exactly this.
 
+mod bench_command;
 mod interrupt;
 mod project;
 mod servers;
@@ -19,6 +20,7 @@ commands:
   etcd   [ARGS...]      start etcd only and run `cargo test -p matchmaker-etcd --all-features ARGS`
   consul [ARGS...]      start Consul only and run `cargo test -p matchmaker-consul --all-features ARGS`
   servers               start etcd and Consul, print their environment exports, wait for Ctrl-C
+  bench  [etcd|consul]  run the benchmarks (`cargo bench`, own servers), print ratios to baselines
   help                  this text
 
 ARGS go to `cargo test` (use `-- --nocapture` for the test binaries' options).
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         "etcd" => test_command::one_backend(servers::Server::Etcd, rest),
         "consul" => test_command::one_backend(servers::Server::Consul, rest),
         "servers" if rest.is_empty() => servers::serve_until_interrupted(),
+        "bench" => bench_command::run(rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(())

@@ -1,0 +1,102 @@
+//! `cargo bench -p matchmaker-consul` (or `cargo xtask bench`): what the Consul matchmaker's
+//! lookups and heartbeats cost, next to the same work done with plain agent API requests (one
+//! per lookup, one check pass per registration), measured in the same run on a throwaway
+//! `consul agent -dev` on loopback. Figures are printed as ratios to that baseline.
+//!
+//! Outside `cargo bench` (no `--bench` argument, e.g. `cargo test --all-targets`) it measures
+//! nothing and exits at once. Without a consul binary it prints why and skips, or fails when
+//! `MATCHMAKER_TEST_REQUIRED=1`.
+
+mod heartbeat;
+mod lookup;
+mod report;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use matchmaker_consul::{ConsulConfig, ConsulMatchMaker};
+use matchmaker_core::HeartbeatConfig;
+use matchmaker_testkit::consul::{ConsulAgent, ConsulOptions};
+
+use report::BenchResult;
+
+/// Long enough that no check expires during the run, since no background heartbeat runs.
+const TTL: Duration = Duration::from_secs(60);
+
+fn main() -> ExitCode {
+    if !std::env::args().any(|argument| argument == "--bench") {
+        println!("consul_vs_raw: measures only under `cargo bench` (try `cargo xtask bench`)");
+        return ExitCode::SUCCESS;
+    }
+    let options = ConsulOptions {
+        acl: false,
+        ..ConsulOptions::default()
+    };
+    let agent = match ConsulAgent::start(options) {
+        Ok(agent) => agent,
+        Err(error) if matchmaker_testkit::required() => {
+            eprintln!("consul_vs_raw: consul is required but could not start: {error}");
+            return ExitCode::FAILURE;
+        }
+        Err(error) => {
+            eprintln!("consul_vs_raw: skipped, no consul: {error}");
+            return ExitCode::SUCCESS;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("consul_vs_raw: no tokio runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(&agent.addr())) {
+        Ok(comparisons) => {
+            let version = agent.version().unwrap_or("(unknown version)");
+            let title = format!(
+                "matchmaker-consul vs raw agent API requests, Consul {version} -dev on loopback, same run"
+            );
+            report::print(&title, &comparisons);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("consul_vs_raw: failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(address: &str) -> BenchResult<Vec<report::Comparison>> {
+    let raw = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?;
+    let base = format!("http://{address}");
+    Ok(vec![
+        lookup::compare(address, &raw, &base).await?,
+        heartbeat::compare(address, &raw, &base).await?,
+    ])
+}
+
+/// A matchmaker on the agent at `address` in `namespace` (heartbeats are sent by hand).
+async fn connect(address: &str, namespace: &str) -> BenchResult<ConsulMatchMaker> {
+    let config = ConsulConfig {
+        address: address.to_owned(),
+        namespace: namespace.to_owned(),
+        heartbeat: HeartbeatConfig::with_ttl(TTL),
+        ..ConsulConfig::default()
+    };
+    Ok(matchmaker_consul::connect(config).await?)
+}
+
+/// Registration `index` spread over `topics` topics: (`<tag>-topic-<i % topics>`,
+/// `<tag>-host-<i>`).
+fn pair(tag: &str, index: usize, topics: usize) -> (String, String) {
+    (
+        format!("{tag}-topic-{}", index % topics),
+        format!("{tag}-host-{index}"),
+    )
+}

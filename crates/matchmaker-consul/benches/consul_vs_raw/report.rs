@@ -1,0 +1,191 @@
+//! Timing samples and the printed table: every figure is shown as a ratio to a baseline measured
+//! in the same run, because absolute times on a shared machine mean little.
+//!
+//! (The etcd bench has an identical copy: bench targets of two crates cannot share a module
+//! without a crate of their own, and this one is too small to deserve one.)
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// What a measured operation can fail with (setup or the operation itself).
+pub type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// Durations of one operation, sorted.
+#[derive(Debug, Clone)]
+pub struct Samples(Vec<Duration>);
+
+impl Samples {
+    /// Sorts `durations` (at least one).
+    pub fn new(mut durations: Vec<Duration>) -> Self {
+        durations.sort_unstable();
+        Samples(durations)
+    }
+
+    /// How many operations were timed.
+    pub fn count(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The 50th percentile.
+    pub fn median(&self) -> Duration {
+        self.percentile(50)
+    }
+
+    /// The 99th percentile (nearest rank).
+    pub fn p99(&self) -> Duration {
+        self.percentile(99)
+    }
+
+    /// Sum of every sample: the wall time spent in the operation.
+    pub fn total(&self) -> Duration {
+        self.0.iter().sum()
+    }
+
+    fn percentile(&self, percent: usize) -> Duration {
+        let rank = (self.0.len() * percent).div_ceil(100).max(1);
+        self.0.get(rank - 1).copied().unwrap_or_default()
+    }
+}
+
+/// Times `candidate` and `baseline` alternately, `iterations` times each (fewer if `budget` runs
+/// out), so noise from other processes hits both sides alike.
+pub async fn interleaved(
+    iterations: usize,
+    budget: Duration,
+    mut candidate: impl AsyncFnMut(usize) -> BenchResult<()>,
+    mut baseline: impl AsyncFnMut(usize) -> BenchResult<()>,
+) -> BenchResult<(Samples, Samples)> {
+    let started = Instant::now();
+    let mut candidate_times = Vec::with_capacity(iterations);
+    let mut baseline_times = Vec::with_capacity(iterations);
+    for iteration in 0..iterations {
+        if iteration > 0 && started.elapsed() > budget {
+            eprintln!(
+                "time budget of {budget:?} used after {iteration} of {iterations} iterations"
+            );
+            break;
+        }
+        // Alternate which side goes first, so neither always runs right after the other.
+        if iteration % 2 == 0 {
+            candidate_times.push(timed(candidate(iteration)).await?);
+            baseline_times.push(timed(baseline(iteration)).await?);
+        } else {
+            baseline_times.push(timed(baseline(iteration)).await?);
+            candidate_times.push(timed(candidate(iteration)).await?);
+        }
+    }
+    Ok((Samples::new(candidate_times), Samples::new(baseline_times)))
+}
+
+/// How long `operation` took (its error, if it failed).
+pub async fn timed(operation: impl Future<Output = BenchResult<()>>) -> BenchResult<Duration> {
+    let started = Instant::now();
+    operation.await?;
+    Ok(started.elapsed())
+}
+
+/// One measured operation and the baseline it is judged against.
+#[derive(Debug)]
+pub struct Comparison {
+    /// What the matchmaker does, e.g. `lookup: queues("fanout~t") from the cache`.
+    pub operation: String,
+    /// What the baseline does, e.g. `raw prefix Range`.
+    pub baseline: String,
+    /// Short noun for the summary sentence, e.g. `cache lookup`.
+    pub short: String,
+    /// Samples of the operation.
+    pub measured: Samples,
+    /// Samples of the baseline.
+    pub reference: Samples,
+}
+
+impl Comparison {
+    /// Median of the operation divided by the median of the baseline.
+    pub fn ratio(&self) -> f64 {
+        ratio(self.measured.median(), self.reference.median())
+    }
+
+    /// `cache lookup is 0.0123x of raw prefix Range (81x faster)`.
+    pub fn sentence(&self) -> String {
+        let ratio = self.ratio();
+        let speed = if ratio <= 0.0 {
+            "immeasurably faster".to_string()
+        } else if ratio < 1.0 {
+            format!("{:.0}x faster", 1.0 / ratio)
+        } else {
+            format!("{ratio:.1}x slower")
+        };
+        format!(
+            "{} is {} of {} ({speed}, medians)",
+            self.short,
+            format_ratio(ratio),
+            self.baseline
+        )
+    }
+}
+
+/// Prints the table, then one sentence per comparison.
+pub fn print(title: &str, comparisons: &[Comparison]) {
+    println!("\n{title}");
+    println!(
+        "{:<58} {:>6} {:>10} {:>10} {:>10} {:>9}",
+        "operation", "n", "median", "p99", "total", "ratio"
+    );
+    for comparison in comparisons {
+        row(
+            &comparison.operation,
+            &comparison.measured,
+            comparison.ratio(),
+        );
+        row(
+            &format!("  baseline: {}", comparison.baseline),
+            &comparison.reference,
+            1.0,
+        );
+    }
+    println!();
+    for comparison in comparisons {
+        println!("{}", comparison.sentence());
+    }
+}
+
+fn row(label: &str, samples: &Samples, ratio: f64) {
+    println!(
+        "{label:<58} {:>6} {:>10} {:>10} {:>10} {:>9}",
+        samples.count(),
+        format_duration(samples.median()),
+        format_duration(samples.p99()),
+        format_duration(samples.total()),
+        format_ratio(ratio)
+    );
+}
+
+fn ratio(measured: Duration, reference: Duration) -> f64 {
+    if reference.is_zero() {
+        return f64::INFINITY;
+    }
+    measured.as_secs_f64() / reference.as_secs_f64()
+}
+
+fn format_ratio(ratio: f64) -> String {
+    if ratio >= 10.0 {
+        format!("{ratio:.0}x")
+    } else if ratio >= 0.1 {
+        format!("{ratio:.2}x")
+    } else {
+        format!("{ratio:.4}x")
+    }
+}
+
+fn format_duration(duration: Duration) -> String {
+    let micros = duration.as_secs_f64() * 1e6;
+    if micros < 1.0 {
+        format!("{} ns", duration.as_nanos())
+    } else if micros < 1000.0 {
+        format!("{micros:.1} µs")
+    } else if micros < 1_000_000.0 {
+        format!("{:.2} ms", micros / 1000.0)
+    } else {
+        format!("{:.2} s", micros / 1e6)
+    }
+}

@@ -1,0 +1,98 @@
+//! `cargo bench -p matchmaker-etcd` (or `cargo xtask bench`): what the etcd matchmaker's
+//! lookups, heartbeats and registrations cost, next to what the same work costs with one plain
+//! etcd request per item (the original Redis matchmaker's pattern), measured in the same run on
+//! a throwaway etcd on loopback. Figures are printed as ratios to that baseline.
+//!
+//! Outside `cargo bench` (no `--bench` argument, e.g. `cargo test --all-targets`) it measures
+//! nothing and exits at once. Without an etcd binary it prints why and skips, or fails when
+//! `MATCHMAKER_TEST_REQUIRED=1`.
+
+mod heartbeat;
+mod lookup;
+mod register;
+mod report;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use matchmaker_core::HeartbeatConfig;
+use matchmaker_etcd::{EtcdConfig, EtcdMatchMaker};
+use matchmaker_testkit::etcd::{EtcdOptions, EtcdServer};
+
+use report::BenchResult;
+
+/// Long enough that no lease expires during the run, since no background heartbeat runs.
+const TTL: Duration = Duration::from_secs(60);
+
+fn main() -> ExitCode {
+    if !std::env::args().any(|argument| argument == "--bench") {
+        println!("etcd_vs_raw: measures only under `cargo bench` (try `cargo xtask bench`)");
+        return ExitCode::SUCCESS;
+    }
+    let etcd = match EtcdServer::start(EtcdOptions::default()) {
+        Ok(etcd) => etcd,
+        Err(error) if matchmaker_testkit::required() => {
+            eprintln!("etcd_vs_raw: etcd is required but could not start: {error}");
+            return ExitCode::FAILURE;
+        }
+        Err(error) => {
+            eprintln!("etcd_vs_raw: skipped, no etcd: {error}");
+            return ExitCode::SUCCESS;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("etcd_vs_raw: no tokio runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(&etcd.endpoints())) {
+        Ok(comparisons) => {
+            let version = etcd.version().unwrap_or("(unknown version)");
+            let title = format!(
+                "matchmaker-etcd vs raw etcd-client requests, etcd {version} on loopback, same run"
+            );
+            report::print(&title, &comparisons);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("etcd_vs_raw: failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(endpoints: &[String]) -> BenchResult<Vec<report::Comparison>> {
+    let raw = etcd_client::Client::connect(endpoints, None).await?;
+    let (lookup, heartbeat) = (
+        lookup::compare(endpoints, raw.clone()).await?,
+        heartbeat::compare(endpoints, raw.clone()).await?,
+    );
+    let [register, reregister] = register::compare(endpoints, raw).await?;
+    Ok(vec![lookup, heartbeat, register, reregister])
+}
+
+/// A matchmaker under `prefix` with a TTL no run outlasts (heartbeats are sent by hand).
+async fn connect(endpoints: &[String], prefix: &str) -> BenchResult<EtcdMatchMaker> {
+    let config = EtcdConfig {
+        endpoints: endpoints.to_vec(),
+        prefix: prefix.to_owned(),
+        heartbeat: HeartbeatConfig::with_ttl(TTL),
+        ..EtcdConfig::default()
+    };
+    Ok(matchmaker_etcd::connect(config).await?)
+}
+
+/// Registration `index` of `count` spread over `topics` topics: (`<tag>-topic-<i % topics>`,
+/// `<tag>-host-<i>`).
+fn pair(tag: &str, index: usize, topics: usize) -> (String, String) {
+    (
+        format!("{tag}-topic-{}", index % topics),
+        format!("{tag}-host-{index}"),
+    )
+}
