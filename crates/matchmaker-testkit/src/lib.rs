@@ -11,6 +11,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod bench;
 pub mod consul;
 mod error;
 pub mod etcd;

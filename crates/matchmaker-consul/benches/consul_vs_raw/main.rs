@@ -9,7 +9,6 @@
 
 mod heartbeat;
 mod lookup;
-mod report;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -18,6 +17,7 @@ use matchmaker_consul::{ConsulConfig, ConsulMatchMaker};
 use matchmaker_core::HeartbeatConfig;
 use matchmaker_testkit::consul::{ConsulAgent, ConsulOptions};
 
+use matchmaker_testkit::bench as report;
 use report::BenchResult;
 
 /// Long enough that no check expires during the run, since no background heartbeat runs.

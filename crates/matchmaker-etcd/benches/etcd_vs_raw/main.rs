@@ -10,7 +10,6 @@
 mod heartbeat;
 mod lookup;
 mod register;
-mod report;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -19,6 +18,7 @@ use matchmaker_core::HeartbeatConfig;
 use matchmaker_etcd::{EtcdConfig, EtcdMatchMaker};
 use matchmaker_testkit::etcd::{EtcdOptions, EtcdServer};
 
+use matchmaker_testkit::bench as report;
 use report::BenchResult;
 
 /// Long enough that no lease expires during the run, since no background heartbeat runs.

@@ -1,8 +1,6 @@
-//! Timing samples and the printed table: every figure is shown as a ratio to a baseline measured
-//! in the same run, because absolute times on a shared machine mean little.
-//!
-//! (The Consul bench has an identical copy: bench targets of two crates cannot share a module
-//! without a crate of their own, and this one is too small to deserve one.)
+//! Benchmark support: timing samples and the printed table. Every figure is shown as a ratio to
+//! a baseline measured in the same run, because absolute times on a shared machine mean little.
+//! Used by the etcd and Consul benches (`cargo xtask bench`).
 
 use std::future::Future;
 use std::time::{Duration, Instant};
