@@ -187,3 +187,42 @@ fn format_duration(duration: Duration) -> String {
         format!("{:.2} s", micros / 1e6)
     }
 }
+
+/// The `main` of a `harness = false` bench that needs a throwaway server.
+///
+/// Outside `cargo bench` (no `--bench` argument) it measures nothing and exits at once. It then
+/// starts the server with `start`; when that fails it skips, or fails when
+/// [`crate::required()`]. Finally `measure` runs the comparisons against the server and returns
+/// the table's title with them, which are printed.
+pub fn main<S>(
+    bench: &str,
+    start: impl FnOnce() -> Result<S, crate::TestkitError>,
+    measure: impl FnOnce(&S) -> BenchResult<(String, Vec<Comparison>)>,
+) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    if !std::env::args().any(|argument| argument == "--bench") {
+        println!("{bench}: measures only under `cargo bench` (try `cargo xtask bench`)");
+        return ExitCode::SUCCESS;
+    }
+    let server = match start() {
+        Ok(server) => server,
+        Err(error) if crate::required() => {
+            eprintln!("{bench}: the server is required but could not start: {error}");
+            return ExitCode::FAILURE;
+        }
+        Err(error) => {
+            eprintln!("{bench}: skipped, no server: {error}");
+            return ExitCode::SUCCESS;
+        }
+    };
+    match measure(&server) {
+        Ok((title, comparisons)) => {
+            print(&title, &comparisons);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("{bench}: failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

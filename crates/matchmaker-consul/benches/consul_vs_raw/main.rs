@@ -24,50 +24,30 @@ use report::BenchResult;
 const TTL: Duration = Duration::from_secs(60);
 
 fn main() -> ExitCode {
-    if !std::env::args().any(|argument| argument == "--bench") {
-        println!("consul_vs_raw: measures only under `cargo bench` (try `cargo xtask bench`)");
-        return ExitCode::SUCCESS;
-    }
-    let options = ConsulOptions {
-        acl: false,
-        ..ConsulOptions::default()
-    };
-    let agent = match ConsulAgent::start(options) {
-        Ok(agent) => agent,
-        Err(error) if matchmaker_testkit::required() => {
-            eprintln!("consul_vs_raw: consul is required but could not start: {error}");
-            return ExitCode::FAILURE;
-        }
-        Err(error) => {
-            eprintln!("consul_vs_raw: skipped, no consul: {error}");
-            return ExitCode::SUCCESS;
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("consul_vs_raw: no tokio runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(&agent.addr())) {
-        Ok(comparisons) => {
+    report::main(
+        "consul_vs_raw",
+        || {
+            ConsulAgent::start(ConsulOptions {
+                acl: false,
+                ..ConsulOptions::default()
+            })
+        },
+        |agent| {
+            let comparisons = runtime()?.block_on(run(&agent.addr()))?;
             let version = agent.version().unwrap_or("(unknown version)");
             let title = format!(
                 "matchmaker-consul vs raw agent API requests, Consul {version} -dev on loopback, same run"
             );
-            report::print(&title, &comparisons);
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("consul_vs_raw: failed: {error}");
-            ExitCode::FAILURE
-        }
-    }
+            Ok((title, comparisons))
+        },
+    )
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
 }
 
 async fn run(address: &str) -> BenchResult<Vec<report::Comparison>> {

@@ -25,46 +25,25 @@ use report::BenchResult;
 const TTL: Duration = Duration::from_secs(60);
 
 fn main() -> ExitCode {
-    if !std::env::args().any(|argument| argument == "--bench") {
-        println!("etcd_vs_raw: measures only under `cargo bench` (try `cargo xtask bench`)");
-        return ExitCode::SUCCESS;
-    }
-    let etcd = match EtcdServer::start(EtcdOptions::default()) {
-        Ok(etcd) => etcd,
-        Err(error) if matchmaker_testkit::required() => {
-            eprintln!("etcd_vs_raw: etcd is required but could not start: {error}");
-            return ExitCode::FAILURE;
-        }
-        Err(error) => {
-            eprintln!("etcd_vs_raw: skipped, no etcd: {error}");
-            return ExitCode::SUCCESS;
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("etcd_vs_raw: no tokio runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(&etcd.endpoints())) {
-        Ok(comparisons) => {
+    report::main(
+        "etcd_vs_raw",
+        || EtcdServer::start(EtcdOptions::default()),
+        |etcd| {
+            let comparisons = runtime()?.block_on(run(&etcd.endpoints()))?;
             let version = etcd.version().unwrap_or("(unknown version)");
             let title = format!(
                 "matchmaker-etcd vs raw etcd-client requests, etcd {version} on loopback, same run"
             );
-            report::print(&title, &comparisons);
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("etcd_vs_raw: failed: {error}");
-            ExitCode::FAILURE
-        }
-    }
+            Ok((title, comparisons))
+        },
+    )
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
 }
 
 async fn run(endpoints: &[String]) -> BenchResult<Vec<report::Comparison>> {
