@@ -9,6 +9,7 @@ mod project;
 mod servers;
 mod steps;
 mod test_command;
+mod tools;
 
 use std::process::ExitCode;
 
@@ -16,7 +17,8 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  test                  fmt check, clippy -D warnings, then all tests with a real etcd and Consul
+  test                  fmt check, clippy -D warnings, docs -D warnings, then all tests with a
+                        real etcd and Consul
   etcd   [ARGS...]      start etcd only and run `cargo test -p matchmaker-etcd --all-features ARGS`
   consul [ARGS...]      start Consul only and run `cargo test -p matchmaker-consul --all-features ARGS`
   servers               start etcd and Consul, print their environment exports, wait for Ctrl-C
@@ -24,7 +26,9 @@ commands:
   help                  this text
 
 ARGS go to `cargo test` (use `-- --nocapture` for the test binaries' options).
-With MATCHMAKER_TEST_REQUIRED=1 a server that cannot be started is a failure, not a skip.";
+With MATCHMAKER_TEST_REQUIRED=1 a server that cannot be started is a failure, not a skip.
+protoc, etcd and consul are taken from PROTOC / MATCHMAKER_ETCD_BIN / MATCHMAKER_CONSUL_BIN or PATH,
+else fetched (protoc-bin-vendored; Debian packages under target/tools) and cached.";
 
 fn main() -> ExitCode {
     interrupt::install();

@@ -3,17 +3,19 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-/// The workspace root: the parent of this crate's folder (as rust-analyzer's xtask does).
+/// The workspace root, found at run time (see [`matchmaker_testkit::workspace_root`]): a target
+/// directory shared by two checkouts runs each one's own tests.
 pub fn project_root() -> PathBuf {
-    let xtask_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    xtask_dir.parent().map(PathBuf::from).unwrap_or(xtask_dir)
+    matchmaker_testkit::workspace_root()
 }
 
-/// A `cargo` command (the one running us, when known) in the workspace root.
+/// A `cargo` command (the one running us, when known) in the workspace root, with the protoc
+/// that etcd-client's build script needs.
 pub fn cargo(args: &[&str]) -> Command {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command.current_dir(project_root()).args(args);
+    command.envs(crate::tools::protoc_env().iter().cloned());
     command
 }
 
@@ -31,5 +33,13 @@ mod tests {
     fn cargo_runs_in_the_project_root() {
         let command = cargo(&["--version"]);
         assert_eq!(command.get_current_dir(), Some(project_root().as_path()));
+    }
+
+    #[test]
+    fn cargo_is_given_a_protoc_with_its_includes() {
+        let command = cargo(&["--version"]);
+        let names: Vec<_> = command.get_envs().map(|(name, _)| name.to_owned()).collect();
+        assert!(names.iter().any(|name| name == "PROTOC"), "{names:?}");
+        assert!(names.iter().any(|name| name == "PROTOC_INCLUDE"), "{names:?}");
     }
 }

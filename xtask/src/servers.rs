@@ -109,7 +109,7 @@ impl RunningServers {
         let mut exports = Vec::new();
         if let Some(server) = &self.etcd {
             exports.push((etcd::ENDPOINTS_ENV, server.endpoints().join(",")));
-            if let Some(binary) = etcd::binary() {
+            if let Ok(binary) = etcd::binary() {
                 exports.push((etcd::BIN_ENV, binary.display().to_string()));
             }
         }
@@ -193,7 +193,7 @@ mod tests {
 
     #[test]
     fn started_etcd_is_exported_to_tests() {
-        if etcd::binary().is_none() && !matchmaker_testkit::required() {
+        if etcd::binary().is_err() && !matchmaker_testkit::required() {
             eprintln!("skipping started_etcd_is_exported_to_tests: no etcd binary");
             return;
         }

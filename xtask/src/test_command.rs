@@ -4,8 +4,12 @@ use crate::project::cargo;
 use crate::servers::{self, Server};
 use crate::steps::{self, StepResult};
 
-/// fmt check, clippy with `-D warnings`, then every test against real servers; one summary line.
+/// fmt check, clippy and rustdoc with `-D warnings`, then every test against real servers; one
+/// summary line.
 pub fn full() -> Result<(), ()> {
+    crate::tools::report(&[Server::Etcd, Server::Consul]);
+    let mut doc = cargo(&["doc", "--workspace", "--no-deps", "--all-features"]);
+    doc.env("RUSTDOCFLAGS", "-D warnings");
     let mut results = vec![
         steps::run("fmt", &mut cargo(&["fmt", "--all", "--", "--check"])),
         steps::run(
@@ -20,6 +24,7 @@ pub fn full() -> Result<(), ()> {
                 "warnings",
             ]),
         ),
+        steps::run("doc", &mut doc),
     ];
     // --no-fail-fast: one failing test binary must not hide the others' results.
     let mut test = cargo(&["test", "--workspace", "--all-features", "--no-fail-fast"]);
@@ -29,6 +34,7 @@ pub fn full() -> Result<(), ()> {
 
 /// Starts one server and runs its backend's tests, passing `extra` to `cargo test`.
 pub fn one_backend(server: Server, extra: &[String]) -> Result<(), ()> {
+    crate::tools::report(&[server]);
     let mut test = cargo(&["test", "--package", server.package(), "--all-features"]);
     test.args(extra);
     let mut results = Vec::new();

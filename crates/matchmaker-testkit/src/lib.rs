@@ -17,6 +17,7 @@ mod error;
 pub mod etcd;
 pub mod http;
 mod process;
+pub mod provision;
 mod readiness;
 
 use std::net::TcpListener;
@@ -43,14 +44,41 @@ pub fn required() -> bool {
     std::env::var(TEST_REQUIRED_ENV).is_ok_and(|value| value.trim() == "1")
 }
 
-/// Root of the matchmaker workspace (the folder holding the root `Cargo.toml`).
+/// Root of the matchmaker workspace (the folder holding the root `Cargo.toml`), found at run time.
+///
+/// It is the workspace enclosing `CARGO_MANIFEST_DIR` as cargo sets it for `cargo run` and
+/// `cargo test`, else the one enclosing the working directory, else the working directory. The
+/// path compiled in is never used, so a target directory shared by two checkouts cannot make one
+/// checkout's binaries test the other.
 pub fn workspace_root() -> PathBuf {
-    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let cwd = std::env::current_dir().ok();
     manifest_dir
+        .iter()
+        .chain(cwd.iter())
+        .find_map(|start| enclosing_workspace(start))
+        .or(cwd)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The nearest folder at or above `start` whose `Cargo.toml` declares a `[workspace]`.
+fn enclosing_workspace(start: &std::path::Path) -> Option<PathBuf> {
+    start
         .ancestors()
-        .nth(2)
+        .find(|dir| {
+            std::fs::read_to_string(dir.join("Cargo.toml"))
+                .is_ok_and(|manifest| manifest.lines().any(|line| line.trim() == "[workspace]"))
+        })
         .map(PathBuf::from)
-        .unwrap_or(manifest_dir)
+}
+
+/// cargo's target directory: `CARGO_TARGET_DIR` (relative to the workspace root when relative),
+/// else `<workspace>/target`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR").filter(|value| !value.is_empty()) {
+        Some(dir) => workspace_root().join(dir),
+        None => workspace_root().join("target"),
+    }
 }
 
 /// The shared server named by `env_var`, or a skip (None) / panic (when [`required`]) if unset.
@@ -107,6 +135,28 @@ mod tests {
     fn workspace_root_holds_the_workspace_manifest() {
         let manifest = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
         assert!(manifest.contains("[workspace]"));
+    }
+
+    #[test]
+    fn the_enclosing_workspace_is_found_from_a_member_folder_at_run_time() {
+        let checkout = tempfile::tempdir().unwrap();
+        let member = checkout.path().join("crates/member/src");
+        std::fs::create_dir_all(&member).unwrap();
+        std::fs::write(
+            checkout.path().join("Cargo.toml"),
+            "[workspace]\nmembers = []\n",
+        )
+        .unwrap();
+        std::fs::write(
+            checkout.path().join("crates/member/Cargo.toml"),
+            "[package]\nversion.workspace = true\n",
+        )
+        .unwrap();
+        assert_eq!(
+            enclosing_workspace(&member).as_deref(),
+            Some(checkout.path())
+        );
+        assert_eq!(enclosing_workspace(std::path::Path::new("/")), None);
     }
 
     #[test]

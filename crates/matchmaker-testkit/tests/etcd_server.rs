@@ -13,12 +13,10 @@ use matchmaker_testkit::required;
 /// The etcd binary, or None (skip) when it is missing and the tests are not required.
 fn etcd_binary_or_skip(test: &str) -> Option<PathBuf> {
     match etcd::binary() {
-        Some(path) => Some(path),
-        None if required() => {
-            panic!("{test}: etcd binary not found but MATCHMAKER_TEST_REQUIRED=1")
-        }
-        None => {
-            eprintln!("skipping {test}: no etcd binary");
+        Ok(path) => Some(path),
+        Err(error) if required() => panic!("{test}: {error} (MATCHMAKER_TEST_REQUIRED=1)"),
+        Err(error) => {
+            eprintln!("skipping {test}: {error}");
             None
         }
     }

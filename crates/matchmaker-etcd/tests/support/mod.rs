@@ -147,11 +147,11 @@ pub fn own_server(
     test_name: &str,
     options: matchmaker_testkit::etcd::EtcdOptions,
 ) -> Option<EtcdServer> {
-    if matchmaker_testkit::etcd::binary().is_none() {
+    if let Err(error) = matchmaker_testkit::etcd::binary() {
         if matchmaker_testkit::required() {
-            panic!("{test_name}: no etcd binary (MATCHMAKER_ETCD_BIN or PATH) but MATCHMAKER_TEST_REQUIRED=1");
+            panic!("{test_name}: {error} (MATCHMAKER_TEST_REQUIRED=1)");
         }
-        eprintln!("skipping {test_name}: no etcd binary (set MATCHMAKER_ETCD_BIN)");
+        eprintln!("skipping {test_name}: {error}");
         return None;
     }
     Some(

@@ -1,16 +1,14 @@
 //! A throwaway Consul dev agent on loopback, and the agent that `cargo xtask` shares with tests.
 
 mod agent;
-mod apt_download;
-mod discovery;
-mod shared_copy;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 
 pub use agent::{ConsulAgent, ConsulOptions};
-pub use discovery::binary;
 
+use crate::provision::{BinarySpec, DebianBinary, Provisioned};
 use crate::TestkitError;
 
 /// Environment variable naming the consul binary to use.
@@ -36,23 +34,31 @@ pub fn version(binary: &Path) -> Option<String> {
         .map(|version| version.trim().to_string())
 }
 
-/// Runs a helper command, returning its stdout, or an error with its status and output.
-pub(crate) fn run_command(command: &mut Command) -> Result<String, TestkitError> {
-    let line = format!("{command:?}").replace('"', "");
-    let output = command
-        .output()
-        .map_err(|err| TestkitError::io(format!("running {line}"), err))?;
-    if output.status.success() {
-        return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
-    }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let tail: Vec<&str> = stderr.lines().rev().take(8).collect();
-    Err(TestkitError::Command {
-        command: line,
-        detail: format!(
-            "{}: {}",
-            output.status,
-            tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
-        ),
-    })
+/// Where consul comes from: Debian bookworm has no consul package, so bullseye's 1.8.7.
+const CONSUL: BinarySpec = BinarySpec {
+    name: "consul",
+    env: BIN_ENV,
+    version,
+    debian: Some(DebianBinary {
+        suite: "bullseye",
+        package: "consul",
+        binary: "usr/bin/consul",
+    }),
+    shared_copy: true,
+};
+
+/// The consul found by an earlier call in this process (finding it may download 15 MB).
+static FOUND: Mutex<Option<Provisioned>> = Mutex::new(None);
+
+/// Finds consul, trying in order: `MATCHMAKER_CONSUL_BIN`; `consul` on `PATH`; Debian bullseye's
+/// `consul` package fetched with a private APT configuration under `target/tools/consul-debian`
+/// (reused once extracted); `../shared/tools/consul_*.deb`, verified against the `SHA256SUMS`
+/// beside it. A candidate must report its version. The error lists why each step failed.
+pub fn provision() -> Result<Provisioned, TestkitError> {
+    CONSUL.find_once(&FOUND)
+}
+
+/// The path of the consul binary [`provision`] finds.
+pub fn binary() -> Result<PathBuf, TestkitError> {
+    provision().map(|tool| tool.path)
 }

@@ -3,8 +3,12 @@
 mod server;
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 pub use server::{EtcdOptions, EtcdServer, TlsFiles};
+
+use crate::provision::{BinarySpec, DebianBinary, Provisioned};
+use crate::TestkitError;
 
 /// Environment variable naming the etcd binary to use.
 pub const BIN_ENV: &str = "MATCHMAKER_ETCD_BIN";
@@ -12,19 +16,33 @@ pub const BIN_ENV: &str = "MATCHMAKER_ETCD_BIN";
 /// Environment variable holding the comma-separated endpoints of the etcd started by `cargo xtask`.
 pub const ENDPOINTS_ENV: &str = "MATCHMAKER_ETCD_ENDPOINTS";
 
-/// The etcd binary: `MATCHMAKER_ETCD_BIN` if it names an executable, else `etcd` on `PATH`.
-pub fn binary() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os(BIN_ENV).filter(|value| !value.is_empty()) {
-        let path = PathBuf::from(path);
-        if crate::is_executable(&path) {
-            return Some(path);
-        }
-        eprintln!(
-            "testkit: {BIN_ENV}={} is not an executable file; looking for `etcd` on PATH",
-            path.display()
-        );
-    }
-    crate::find_on_path("etcd")
+/// Where etcd comes from: Debian bookworm's `etcd-server` is etcd 3.4.23.
+const ETCD: BinarySpec = BinarySpec {
+    name: "etcd",
+    env: BIN_ENV,
+    version,
+    debian: Some(DebianBinary {
+        suite: "bookworm",
+        package: "etcd-server",
+        binary: "usr/bin/etcd",
+    }),
+    shared_copy: false,
+};
+
+/// The etcd found by an earlier call in this process (finding it may download a package).
+static FOUND: Mutex<Option<Provisioned>> = Mutex::new(None);
+
+/// Finds etcd, trying in order: `MATCHMAKER_ETCD_BIN`; `etcd` on `PATH`; Debian bookworm's
+/// `etcd-server` package fetched with a private APT configuration under
+/// `target/tools/etcd-debian` (reused once extracted). A candidate must report its version. The
+/// error lists why each step failed.
+pub fn provision() -> Result<Provisioned, TestkitError> {
+    ETCD.find_once(&FOUND)
+}
+
+/// The path of the etcd binary [`provision`] finds.
+pub fn binary() -> Result<PathBuf, TestkitError> {
+    provision().map(|tool| tool.path)
 }
 
 /// The version reported by `etcd --version` (for example `3.4.23`), if it can be read.

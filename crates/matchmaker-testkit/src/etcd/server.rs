@@ -46,14 +46,7 @@ pub struct EtcdServer {
 impl EtcdServer {
     /// Starts etcd (found by [`super::binary`]) on free ports and waits until it serves clients.
     pub fn start(options: EtcdOptions) -> Result<EtcdServer, TestkitError> {
-        let binary = super::binary().ok_or_else(|| TestkitError::BinaryNotFound {
-            server: "etcd",
-            reason: format!(
-                "{} is unset or not executable and `etcd` is not on PATH \
-                 (Debian: apt-get install etcd-server)",
-                super::BIN_ENV
-            ),
-        })?;
+        let binary = super::binary()?;
         Self::start_with_binary(&binary, options)
     }
 
