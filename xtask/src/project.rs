@@ -38,8 +38,14 @@ mod tests {
     #[test]
     fn cargo_is_given_a_protoc_with_its_includes() {
         let command = cargo(&["--version"]);
-        let names: Vec<_> = command.get_envs().map(|(name, _)| name.to_owned()).collect();
+        let names: Vec<_> = command
+            .get_envs()
+            .map(|(name, _)| name.to_owned())
+            .collect();
         assert!(names.iter().any(|name| name == "PROTOC"), "{names:?}");
-        assert!(names.iter().any(|name| name == "PROTOC_INCLUDE"), "{names:?}");
+        assert!(
+            names.iter().any(|name| name == "PROTOC_INCLUDE"),
+            "{names:?}"
+        );
     }
 }

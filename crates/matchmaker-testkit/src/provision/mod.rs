@@ -146,10 +146,7 @@ impl BinarySpec {
             ""
         };
         steps.push((
-            format!(
-                "Debian {} package {}{cached}",
-                debian.suite, debian.package
-            ),
+            format!("Debian {} package {}{cached}", debian.suite, debian.package),
             Box::new(move || debian.fetch(&cache)),
         ));
         if self.shared_copy {

@@ -124,7 +124,12 @@ fn checked(candidate: (PathBuf, Option<PathBuf>)) -> Result<(PathBuf, PathBuf, S
 
 /// `<prefix>/include` for a protoc at `<prefix>/bin/protoc`, when it holds the well-known types.
 fn includes_beside(protoc: &Path) -> Option<PathBuf> {
-    let prefix = protoc.canonicalize().ok()?.parent()?.parent()?.to_path_buf();
+    let prefix = protoc
+        .canonicalize()
+        .ok()?
+        .parent()?
+        .parent()?
+        .to_path_buf();
     let include = prefix.join("include");
     include.join(WELL_KNOWN).is_file().then_some(include)
 }

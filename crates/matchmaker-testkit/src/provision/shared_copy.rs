@@ -66,7 +66,9 @@ mod tests {
     fn missing_shared_folder_is_an_error() {
         let cache = tempfile::tempdir().unwrap();
         let missing = cache.path().join("nope");
-        assert!(binary_from_shared_deb(&missing, "consul", "usr/bin/consul", cache.path()).is_err());
+        assert!(
+            binary_from_shared_deb(&missing, "consul", "usr/bin/consul", cache.path()).is_err()
+        );
     }
 
     #[test]
