@@ -10,7 +10,7 @@ use matchmaker_core::{
 };
 
 use crate::cache::{CacheContext, Members, Snapshot, TopicCache};
-use crate::client::{ConsulClient, BACKEND};
+use crate::client::{ConsulClient, Lane, BACKEND};
 use crate::config::ConsulConfig;
 use crate::naming;
 use crate::registry::Registrar;
@@ -26,18 +26,24 @@ pub struct CacheStatus {
     pub connected: bool,
     /// Since when some cached topic could not be refreshed (its last known hosts are served).
     pub stale_since: Option<Instant>,
-    /// How many service names have a blocking-query loop.
+    /// How many service names the cache holds (all fed by one blocking query).
     pub watched_services: usize,
 }
 
 /// The Consul backend; wrap it in [`crate::ConsulMatchMaker`] (see [`crate::connect`]).
 ///
-/// Dropping it stops every blocking-query loop and ends the membership streams; its
-/// registrations stay until their TTL runs out (then Consul reaps them after
+/// It holds at most [`MAX_AGENT_CONNECTIONS`](crate::MAX_AGENT_CONNECTIONS) connections to the
+/// agent whatever the number of topics: one for the namespace watch, two for direct lookups and
+/// four for registrations and heartbeats, which therefore never wait behind watches.
+///
+/// Dropping it stops the namespace watch (closing its connection) and ends the membership
+/// streams; its registrations stay until their TTL runs out (then Consul reaps them after
 /// `deregister_critical_after`).
 pub struct ConsulBackend {
     registrar: Registrar,
     watchers: Arc<Watchers>,
+    /// The lane of direct reads (`is_alive`, a lookup's fallback query).
+    lookups: ConsulClient,
     request_timeout: Duration,
     heartbeat_interval: Duration,
 }
@@ -46,17 +52,20 @@ impl ConsulBackend {
     /// Connects to the agent named by `config` (one request: `GET /v1/agent/self`).
     pub async fn new(config: &ConsulConfig) -> Result<Self> {
         config.validate()?;
-        let client = ConsulClient::new(config)?;
-        let node = client.node_name().await?;
+        let writes = ConsulClient::new(config, Lane::WRITES)?;
+        let lookups = ConsulClient::new(config, Lane::LOOKUPS)?;
+        let watch = ConsulClient::new(config, Lane::WATCH)?;
+        let node = writes.node_name().await?;
         let context = Arc::new(CacheContext::new(
-            client.clone(),
+            watch,
             config.namespace.clone(),
             config.blocking_wait,
             config.min_query_interval,
         ));
         Ok(ConsulBackend {
-            registrar: Registrar::new(client, config, node),
-            watchers: Watchers::new(context),
+            registrar: Registrar::new(writes, config, node),
+            watchers: Watchers::new(context, lookups.clone()),
+            lookups,
             request_timeout: config.request_timeout,
             heartbeat_interval: config.heartbeat.interval(),
         })
@@ -76,7 +85,7 @@ impl ConsulBackend {
     pub fn cache_status(&self) -> CacheStatus {
         let (stale_since, watched_services) = self.watchers.staleness();
         CacheStatus {
-            connected: self.watchers.context.client.is_connected(),
+            connected: self.registrar.is_connected() && self.watchers.context.client.is_connected(),
             stale_since,
             watched_services,
         }
@@ -97,13 +106,13 @@ impl ConsulBackend {
 
     fn topic_cache(&self, topic: &str) -> Arc<TopicCache> {
         self.watchers
-            .cache_for(&naming::service_name(self.namespace(), topic))
+            .cache_for(&naming::service_name(self.namespace(), topic), topic)
     }
 
     /// Makes this process's lookups show its own change as soon as the call that made it
-    /// returns: wait (bounded) for the topic's blocking-query loop, which wakes within
-    /// milliseconds of a change and serves every concurrent caller with one query; if it does
-    /// not show the change in time, one direct query feeds the cache.
+    /// returns: wait (bounded) for the namespace watch, which wakes within milliseconds of a
+    /// change and serves every concurrent caller with one query; if it does not show the change
+    /// in time, one direct query feeds the cache.
     async fn settle(&self, topic: &str, done: impl Fn(&BTreeSet<String>) -> bool) -> Result<()> {
         self.settle_within(SETTLE_BOUND, topic, done).await
     }
@@ -132,8 +141,9 @@ impl ConsulBackend {
         Ok(())
     }
 
-    /// One direct `?passing` query of the topic's service, applied to its cache once the loop
-    /// has its first answer (so the change is reported as an event). True when `done` holds.
+    /// One direct `?passing` query of the topic's service, applied to its cache once the watch
+    /// has its first answer (so the change is reported as an event), over whatever the watch
+    /// applied last: it is the newer of the two. True when `done` holds.
     async fn query_into_cache(
         &self,
         cache: &TopicCache,
@@ -141,13 +151,10 @@ impl ConsulBackend {
         done: &impl Fn(&BTreeSet<String>) -> bool,
     ) -> Result<bool> {
         let context = &self.watchers.context;
-        let (entries, index) = context
-            .client
-            .health_service(&cache.name, true, None)
-            .await?;
+        let (entries, index) = self.lookups.health_service(&cache.name, true, None).await?;
         let members: Members = context.members_of(&entries);
         if cache.loaded(self.request_timeout).await.is_ok() {
-            context.apply(cache, members, index, false);
+            context.apply(cache, members, index, true);
         }
         let snapshot = cache.snapshot();
         let empty = BTreeSet::new();
@@ -228,12 +235,7 @@ impl HeartbeatBackend for ConsulBackend {
     /// the pair's service exists anywhere in the cluster and all its checks pass.
     async fn is_alive(&self, topic: &str, host: &str) -> Result<bool> {
         let name = naming::service_name(self.namespace(), topic);
-        let (entries, _) = self
-            .watchers
-            .context
-            .client
-            .health_service(&name, true, None)
-            .await?;
+        let (entries, _) = self.lookups.health_service(&name, true, None).await?;
         let members = self.watchers.context.members_of(&entries);
         Ok(members.get(topic).is_some_and(|hosts| hosts.contains(host)))
     }
@@ -268,8 +270,8 @@ impl HeartbeatBackend for ConsulBackend {
         self.registrar.list(topic).await
     }
 
-    /// Joins and leaves seen by the blocking-query loops. `Some(topic)` starts that topic's
-    /// loop; `None` also watches the catalog for new topics of the namespace.
+    /// Joins and leaves seen by the namespace watch. `Some(topic)` adds that topic's cache;
+    /// `None` adds a cache for every topic of the namespace, now and as they appear.
     fn subscribe(&self, topic: Option<&str>) -> Result<MembershipStream> {
         let receiver = self.watchers.context.events.subscribe();
         match topic {

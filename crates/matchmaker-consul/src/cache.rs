@@ -1,16 +1,15 @@
-//! The lookup cache: one blocking-query loop per service name, feeding snapshots and events.
+//! The lookup cache: one entry per service name, fed by the namespace watch
+//! ([`crate::watchers`]), holding snapshots and broadcasting their changes as events.
 //!
-//! A loop asks `health/service/<name>?passing` with the last `X-Consul-Index`, applies each
-//! answer, waits at least `min_query_interval` before the next query, resets the index to 0
-//! when it goes backwards or after an error, and keeps the last known hosts on errors
-//! (stale-on-error) while recording since when they are stale.
+//! An entry keeps its last known hosts when the watch fails (stale-on-error) and records since
+//! when they are stale.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use matchmaker_core::{Error, MembershipEvent, Result};
-use tokio::sync::{broadcast, watch, Notify};
+use tokio::sync::{broadcast, watch};
 
 use crate::client::{ConsulClient, BACKEND};
 use crate::naming::{META_HOST, META_NAMESPACE, META_TOPIC};
@@ -33,12 +32,11 @@ pub(crate) struct Snapshot {
     pub last_error: Option<String>,
 }
 
-/// The cache entry of one service name.
+/// The cache entry of one service name and the topic it serves.
 pub(crate) struct TopicCache {
     pub name: String,
+    pub topic: String,
     state: watch::Sender<Snapshot>,
-    /// Wakes the loop to re-query from index 0 (after a re-registration).
-    reset: Notify,
 }
 
 /// What the loops share with the backend.
@@ -114,7 +112,8 @@ impl CacheContext {
         true
     }
 
-    fn mark_stale(&self, cache: &TopicCache, error: &Error) {
+    /// Records that `cache` could not be refreshed, keeping its hosts.
+    pub fn mark_stale(&self, cache: &TopicCache, error: &Error) {
         let _guard = self.lock();
         cache.state.send_modify(|state| {
             state.stale_since.get_or_insert_with(Instant::now);
@@ -124,21 +123,16 @@ impl CacheContext {
 }
 
 impl TopicCache {
-    pub fn new(name: String) -> Arc<Self> {
+    pub fn new(name: String, topic: String) -> Arc<Self> {
         Arc::new(TopicCache {
             name,
+            topic,
             state: watch::channel(Snapshot::default()).0,
-            reset: Notify::new(),
         })
     }
 
     pub fn snapshot(&self) -> Snapshot {
         self.state.borrow().clone()
-    }
-
-    /// Makes the loop re-query from index 0 now.
-    pub fn reset(&self) {
-        self.reset.notify_one();
     }
 
     /// Waits until `condition` holds for the cached snapshot, at most `bound`; true if it did.
@@ -171,58 +165,6 @@ impl TopicCache {
             (Ok(_), None) => "the lookup cache was closed".to_owned(),
         };
         Err(Error::unavailable(BACKEND, why))
-    }
-
-    /// The blocking-query loop; runs until its task is aborted.
-    pub async fn run(self: Arc<Self>, context: Arc<CacheContext>) {
-        let mut index = 0_u64;
-        let mut failures = 0_u32;
-        loop {
-            let started = Instant::now();
-            let query = context.client.health_service(
-                &self.name,
-                true,
-                Some((index, context.blocking_wait)),
-            );
-            let outcome = tokio::select! {
-                outcome = query => Some(outcome),
-                () = self.reset.notified() => None,
-            };
-            match outcome {
-                None => {
-                    index = 0;
-                    continue;
-                }
-                Some(Ok((entries, new_index))) => {
-                    if failures > 0 {
-                        matchmaker_core::telemetry::watch_restarted(BACKEND);
-                        tracing::info!(service = %self.name, "consul lookup loop recovered");
-                    }
-                    failures = 0;
-                    // Consul's rule: an index that went backwards means "start over".
-                    let went_backwards = new_index < index;
-                    let members = context.members_of(&entries);
-                    context.apply(&self, members, new_index, went_backwards || index == 0);
-                    index = if went_backwards { 0 } else { new_index.max(1) };
-                    tracing::trace!(service = %self.name, index, "consul lookup refreshed");
-                }
-                Some(Err(error)) => {
-                    failures += 1;
-                    context.mark_stale(&self, &error);
-                    // The agent may have restarted with a fresh index: start over.
-                    index = 0;
-                    if failures == 1 {
-                        tracing::warn!(service = %self.name, %error, "consul lookup failed; serving the last known hosts");
-                    }
-                    let backoff = Duration::from_millis(100 * u64::from(failures.min(20)));
-                    tokio::time::sleep(backoff).await;
-                }
-            }
-            let elapsed = started.elapsed();
-            if elapsed < context.min_query_interval {
-                tokio::time::sleep(context.min_query_interval - elapsed).await;
-            }
-        }
     }
 }
 

@@ -1,4 +1,8 @@
 //! Thin typed calls to Consul's HTTP API (agent services and checks, health, catalog).
+//!
+//! Each [`ConsulClient`] is one [`Lane`]: its own connection pool and a bound on requests in
+//! flight, so it never holds more connections to the agent than that bound, and the lanes of
+//! one backend (watch, lookups, writes) never wait behind one another.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -7,11 +11,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use matchmaker_core::{Error, Result};
-use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
 
 use crate::config::{ConsulConfig, Scheme};
-use crate::wire::{AgentSelf, ServiceEntry, ServiceRegistration};
+use crate::connection_errors;
+use crate::wire::{AgentSelf, HealthCheck, ServiceEntry, ServiceRegistration};
 
 pub(crate) const BACKEND: &str = "consul";
 
@@ -46,10 +52,48 @@ impl fmt::Display for HttpError {
 
 impl std::error::Error for HttpError {}
 
-/// The Consul HTTP client of one backend.
+/// What one client of a backend is for, and how many requests it may have in flight (so how
+/// many connections to the agent it may hold).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Lane {
+    pub name: &'static str,
+    pub max_in_flight: usize,
+}
+
+impl Lane {
+    /// The one namespace-wide blocking query.
+    pub const WATCH: Lane = Lane {
+        name: "watch",
+        max_in_flight: 1,
+    };
+    /// Direct reads: a lookup's fallback query, `is_alive`, a hashed topic's first answer.
+    pub const LOOKUPS: Lane = Lane {
+        name: "lookups",
+        max_in_flight: 2,
+    };
+    /// Registrations, heartbeats and the registrar's own reads: never behind a watch.
+    pub const WRITES: Lane = Lane {
+        name: "writes",
+        max_in_flight: 4,
+    };
+}
+
+/// The most connections one backend holds to its agent: the sum of its lanes' bounds.
+pub const MAX_AGENT_CONNECTIONS: usize =
+    Lane::WATCH.max_in_flight + Lane::LOOKUPS.max_in_flight + Lane::WRITES.max_in_flight;
+
+/// A whole answer: its `X-Consul-Index` and body, read while the lane's permit was held.
+struct Answer {
+    index: u64,
+    body: bytes::Bytes,
+}
+
+/// One lane's Consul HTTP client.
 #[derive(Clone)]
 pub(crate) struct ConsulClient {
     http: reqwest::Client,
+    lane: Lane,
+    in_flight: Arc<Semaphore>,
     base: String,
     token: Option<String>,
     request_timeout: Duration,
@@ -57,10 +101,11 @@ pub(crate) struct ConsulClient {
 }
 
 impl ConsulClient {
-    pub fn new(config: &ConsulConfig) -> Result<Self> {
+    pub fn new(config: &ConsulConfig, lane: Lane) -> Result<Self> {
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
             .connect_timeout(config.request_timeout)
+            .pool_max_idle_per_host(lane.max_in_flight)
             .pool_idle_timeout(Duration::from_secs(30));
         if config.scheme == Scheme::Https {
             if let Some(tls) = &config.tls {
@@ -85,6 +130,8 @@ impl ConsulClient {
             .map_err(|error| Error::InvalidConfig(format!("consul HTTP client: {error}")))?;
         Ok(ConsulClient {
             http,
+            lane,
+            in_flight: Arc::new(Semaphore::new(lane.max_in_flight)),
             base: config.base_url(),
             token: config.effective_token(),
             request_timeout: config.request_timeout,
@@ -99,10 +146,10 @@ impl ConsulClient {
 
     /// The agent's node name (`GET /v1/agent/self`); also proves the agent and token work.
     pub async fn node_name(&self) -> Result<String> {
-        let response = self
+        let answer = self
             .send(self.request(Method::GET, "/v1/agent/self"), "agent self")
             .await?;
-        let body: AgentSelf = json(response, "agent self").await?;
+        let body: AgentSelf = json(&answer, "agent self")?;
         Ok(body.config.node_name)
     }
 
@@ -143,9 +190,8 @@ impl ConsulClient {
         let request = self
             .request(Method::GET, "/v1/agent/services")
             .query(&[("filter", filter)]);
-        let response = self.send(request, "list agent services").await?;
-        let services: HashMap<String, serde_json::Value> =
-            json(response, "list agent services").await?;
+        let answer = self.send(request, "list agent services").await?;
+        let services: HashMap<String, serde_json::Value> = json(&answer, "list agent services")?;
         Ok(services.into_keys().collect())
     }
 
@@ -184,20 +230,33 @@ impl ConsulClient {
             request = request.query(&[("passing", "1")]);
         }
         request = self.blocking(request, blocking);
-        let response = self.send(request, "health service").await?;
-        let index = consul_index(&response);
-        Ok((json(response, "health service").await?, index))
+        let answer = self.send(request, "health service").await?;
+        Ok((json(&answer, "health service")?, answer.index))
     }
 
-    /// `GET /v1/catalog/services`: service names and their tags, optionally blocking.
-    pub async fn catalog_services(
+    /// `GET /v1/health/state/any`: every check of the datacenter (node checks, and service
+    /// checks tagged `tag` when the tag can be written in a filter), optionally blocking.
+    pub async fn health_checks(
         &self,
+        tag: &str,
         blocking: Option<(u64, Duration)>,
-    ) -> Result<(HashMap<String, Vec<String>>, u64)> {
-        let request = self.blocking(self.request(Method::GET, "/v1/catalog/services"), blocking);
-        let response = self.send(request, "catalog services").await?;
-        let index = consul_index(&response);
-        Ok((json(response, "catalog services").await?, index))
+    ) -> Result<(Vec<HealthCheck>, u64)> {
+        let mut request = self.request(Method::GET, "/v1/health/state/any");
+        // bexpr (Consul 1.8) has no escapes in quoted strings, only backtick raw strings.
+        if !tag.contains('`') {
+            let filter = format!("ServiceTags contains `{tag}` or ServiceID == \"\"");
+            request = request.query(&[("filter", filter)]);
+        }
+        request = self.blocking(request, blocking);
+        let answer = self.send(request, "health checks").await?;
+        Ok((json(&answer, "health checks")?, answer.index))
+    }
+
+    /// `GET /v1/catalog/services`: service names and their tags.
+    pub async fn catalog_services(&self) -> Result<HashMap<String, Vec<String>>> {
+        let request = self.request(Method::GET, "/v1/catalog/services");
+        let answer = self.send(request, "catalog services").await?;
+        json(&answer, "catalog services")
     }
 
     fn blocking(
@@ -231,21 +290,54 @@ impl ConsulClient {
         request
     }
 
-    async fn send(&self, request: RequestBuilder, what: &str) -> Result<Response> {
-        let response = match request.send().await {
-            Ok(response) => response,
+    /// Sends `request` within the lane's bound and reads the whole answer. Every request this
+    /// backend makes is idempotent, so one whose pooled connection the agent had closed is sent
+    /// once more on a fresh connection.
+    async fn send(&self, request: RequestBuilder, what: &str) -> Result<Answer> {
+        let _permit = self
+            .in_flight
+            .acquire()
+            .await
+            .map_err(|_| Error::unavailable(BACKEND, "the consul client was closed"))?;
+        let retry = request.try_clone();
+        let outcome = match (self.exchange(request).await, retry) {
+            (Err(error), Some(retry)) if connection_errors::is_closed_connection(&error) => {
+                tracing::debug!(lane = self.lane.name, %error, "consul closed a pooled connection; retrying once");
+                self.exchange(retry).await
+            }
+            (outcome, _) => outcome,
+        };
+        let (status, answer) = match outcome {
+            Ok(answer) => answer,
             Err(error) => {
                 self.connected.store(false, Ordering::Relaxed);
+                connection_errors::warn_if_refused_by_agent(&error, self.lane.name);
                 return Err(Error::unavailable(BACKEND, error));
             }
         };
         self.connected.store(true, Ordering::Relaxed);
-        let status = response.status();
         if status.is_success() {
-            return Ok(response);
+            return Ok(answer);
         }
-        let body = response.text().await.unwrap_or_default();
+        let body = String::from_utf8_lossy(&answer.body).into_owned();
         Err(classify(status, body, what))
+    }
+
+    /// One request and its whole body.
+    async fn exchange(
+        &self,
+        request: RequestBuilder,
+    ) -> std::result::Result<(StatusCode, Answer), reqwest::Error> {
+        let response = request.send().await?;
+        let status = response.status();
+        let index = response
+            .headers()
+            .get("X-Consul-Index")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(0);
+        let body = response.bytes().await?;
+        Ok((status, Answer { index, body }))
     }
 }
 
@@ -291,21 +383,8 @@ fn is_missing_check(source: &matchmaker_core::BoxError) -> bool {
     })
 }
 
-fn consul_index(response: &Response) -> u64 {
-    response
-        .headers()
-        .get("X-Consul-Index")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(0)
-}
-
-async fn json<T: DeserializeOwned>(response: Response, what: &str) -> Result<T> {
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|error| Error::unavailable(BACKEND, error))?;
-    serde_json::from_slice(&bytes)
+fn json<T: DeserializeOwned>(answer: &Answer, what: &str) -> Result<T> {
+    serde_json::from_slice(&answer.body)
         .map_err(|error| Error::backend(BACKEND, format!("{what}: unreadable answer: {error}")))
 }
 
@@ -324,6 +403,72 @@ fn file_error(path: &std::path::Path, message: &str) -> Error {
 mod tests {
     use super::*;
 
+    /// A one-port HTTP server that closes each of its first `drops` connections after reading
+    /// a request, then answers `[]` with `X-Consul-Index: 7`; returns its address.
+    async fn flaky_agent(drops: usize) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let mut accepted = 0;
+            while let Ok((mut socket, _)) = listener.accept().await {
+                accepted += 1;
+                let mut buffer = [0_u8; 4096];
+                let _ = socket.read(&mut buffer).await;
+                if accepted <= drops {
+                    drop(socket);
+                    continue;
+                }
+                let answer = "HTTP/1.1 200 OK\r\nX-Consul-Index: 7\r\nContent-Length: 2\r\n\r\n[]";
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        address
+    }
+
+    fn config_for(address: String) -> ConsulConfig {
+        ConsulConfig {
+            address,
+            ..ConsulConfig::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_connection_the_agent_closes_is_retried_once_on_a_fresh_one() {
+        let client = ConsulClient::new(&config_for(flaky_agent(1).await), Lane::LOOKUPS).unwrap();
+        let (entries, index) = client
+            .health_service("svc", true, None)
+            .await
+            .expect("the second connection answers");
+        assert!(entries.is_empty());
+        assert_eq!(index, 7);
+    }
+
+    #[tokio::test]
+    async fn an_agent_that_keeps_closing_connections_is_unavailable_not_retried_forever() {
+        let client = ConsulClient::new(&config_for(flaky_agent(2).await), Lane::LOOKUPS).unwrap();
+        let error = client.health_service("svc", true, None).await.unwrap_err();
+        assert!(error.is_transient(), "{error}");
+        assert!(!client.is_connected());
+    }
+
+    #[tokio::test]
+    async fn a_lane_never_has_more_requests_in_flight_than_its_bound() {
+        let client = ConsulClient::new(&config_for(flaky_agent(0).await), Lane::LOOKUPS).unwrap();
+        let calls = (0..16).map(|_| client.health_service("svc", true, None));
+        let answers = futures_util::future::join_all(calls).await;
+        assert!(answers.iter().all(Result::is_ok));
+        assert_eq!(
+            client.in_flight.available_permits(),
+            Lane::LOOKUPS.max_in_flight
+        );
+    }
+
+    #[test]
+    fn the_per_backend_connection_bound_is_the_sum_of_its_lanes() {
+        assert_eq!(MAX_AGENT_CONNECTIONS, 7);
+    }
+
     #[test]
     fn missing_tls_files_are_file_errors() {
         let config = ConsulConfig {
@@ -334,7 +479,7 @@ mod tests {
             }),
             ..ConsulConfig::default()
         };
-        let error = ConsulClient::new(&config)
+        let error = ConsulClient::new(&config, Lane::WRITES)
             .err()
             .expect("a missing CA is an error");
         assert!(matches!(error, Error::File { .. }), "{error}");
@@ -356,7 +501,7 @@ mod tests {
             }),
             ..ConsulConfig::default()
         };
-        let outcome = ConsulClient::new(&config);
+        let outcome = ConsulClient::new(&config, Lane::WRITES);
         std::fs::remove_file(&path).ok();
         assert!(
             outcome.is_err(),

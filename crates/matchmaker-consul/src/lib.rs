@@ -78,6 +78,8 @@ mod backend;
 mod cache;
 mod client;
 mod config;
+mod connection_errors;
+mod namespace_view;
 pub mod naming;
 mod registry;
 mod subscription;
@@ -86,6 +88,7 @@ mod watchers;
 mod wire;
 
 pub use backend::{CacheStatus, ConsulBackend};
+pub use client::MAX_AGENT_CONNECTIONS;
 pub use config::{
     ConsulConfig, Scheme, TlsConfig, MAX_BLOCKING_WAIT, MIN_DEREGISTER_CRITICAL_AFTER, TOKEN_ENV,
 };

@@ -62,6 +62,11 @@ impl Registrar {
         &self.instance
     }
 
+    /// True when the last write-lane request reached the agent.
+    pub fn is_connected(&self) -> bool {
+        self.client.is_connected()
+    }
+
     fn registrations(&self) -> MutexGuard<'_, BTreeSet<Registration>> {
         lock(&self.registrations)
     }
@@ -296,7 +301,7 @@ impl Registrar {
     /// Names of every topic service tagged with our namespace.
     async fn namespace_service_names(&self) -> Result<Vec<String>> {
         let tag = naming::namespace_tag(&self.namespace);
-        let (services, _) = self.client.catalog_services(None).await?;
+        let services = self.client.catalog_services().await?;
         let mut names: Vec<String> = services
             .into_iter()
             .filter(|(name, tags)| naming::is_topic_service_name(name) && tags.contains(&tag))

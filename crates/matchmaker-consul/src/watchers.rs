@@ -1,69 +1,112 @@
-//! The set of blocking-query loops of one backend: one per watched service name, plus the
-//! catalog loop that `subscribe(None)` starts to discover new topics of the namespace.
+//! The one blocking query of a backend, `health/state/any` over its namespace, and the topic
+//! caches it feeds.
+//!
+//! Whatever the number of topics looked up or subscribed to, a backend holds one watch
+//! connection: each answer becomes a [`NamespaceView`] that every cache takes its topic's hosts
+//! from. The loop starts with the first lookup or subscription, is rate-limited
+//! (`min_query_interval`), restarts from index 0 when the index goes backwards or after an error,
+//! and on errors marks every cache stale while keeping its hosts.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
+use matchmaker_core::Error;
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use crate::cache::{CacheContext, TopicCache};
-use crate::naming;
+use crate::cache::{CacheContext, Members, TopicCache};
+use crate::client::{ConsulClient, BACKEND};
+use crate::namespace_view::{view_of, NamespaceView};
+use crate::naming::{self, META_NAMESPACE, META_TOPIC};
 
-/// The loops of one backend; dropping the backend aborts them all.
+/// The loop of one backend and its caches; dropping the backend aborts the loop.
 pub(crate) struct Watchers {
     pub context: Arc<CacheContext>,
+    /// The lane that learns a hashed service name's topic (one query per new name).
+    lookups: ConsulClient,
     caches: Mutex<HashMap<String, Arc<TopicCache>>>,
+    /// The last answer and its index; None until the loop's first answer.
+    latest: Mutex<Option<(Arc<NamespaceView>, u64)>>,
+    /// Why the loop's last query failed, until one succeeds again.
+    failing: Mutex<Option<String>>,
+    /// Hashed names whose topic is being asked for.
+    discovering: Mutex<HashSet<String>>,
+    /// True once `subscribe(None)` asked for every topic of the namespace.
+    watch_all: AtomicBool,
+    /// Wakes the loop to re-query from index 0 (after a re-registration).
+    reset: Notify,
     tasks: Mutex<Vec<JoinHandle<()>>>,
-    catalog_started: Mutex<bool>,
+    started: AtomicBool,
 }
 
 impl Watchers {
-    pub fn new(context: Arc<CacheContext>) -> Arc<Self> {
+    pub fn new(context: Arc<CacheContext>, lookups: ConsulClient) -> Arc<Self> {
         Arc::new(Watchers {
             context,
+            lookups,
             caches: Mutex::new(HashMap::new()),
+            latest: Mutex::new(None),
+            failing: Mutex::new(None),
+            discovering: Mutex::new(HashSet::new()),
+            watch_all: AtomicBool::new(false),
+            reset: Notify::new(),
             tasks: Mutex::new(Vec::new()),
-            catalog_started: Mutex::new(false),
+            started: AtomicBool::new(false),
         })
     }
 
     fn caches(&self) -> MutexGuard<'_, HashMap<String, Arc<TopicCache>>> {
-        self.caches
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.caches)
     }
 
     fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let mut tasks = self
-                .tasks
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut tasks = lock(&self.tasks);
             tasks.retain(|task| !task.is_finished());
             tasks.push(runtime.spawn(task));
         }
     }
 
-    /// The cache of a service name, starting its loop on first use.
-    pub fn cache_for(&self, name: &str) -> Arc<TopicCache> {
+    /// Starts the namespace loop once.
+    fn start(self: &Arc<Self>) {
+        if !self.started.swap(true, Ordering::SeqCst) {
+            tracing::debug!(namespace = %self.context.namespace, "consul namespace watch started");
+            self.spawn(namespace_loop(Arc::downgrade(self)));
+        }
+    }
+
+    /// The cache of `topic`'s service `name`, filled from the last answer if there is one and
+    /// the watch is not failing: a topic first looked up during an outage gets the outage's
+    /// error, never a list the watch could not confirm.
+    pub fn cache_for(self: &Arc<Self>, name: &str, topic: &str) -> Arc<TopicCache> {
+        self.start();
+        let latest = lock(&self.latest).clone();
+        let failing = lock(&self.failing).clone();
         let mut caches = self.caches();
         if let Some(cache) = caches.get(name) {
             return cache.clone();
         }
-        let cache = TopicCache::new(name.to_owned());
+        let cache = TopicCache::new(name.to_owned(), topic.to_owned());
         caches.insert(name.to_owned(), cache.clone());
         drop(caches);
-        tracing::debug!(service = name, "consul lookup loop started");
-        self.spawn(cache.clone().run(self.context.clone()));
+        match (failing, latest) {
+            (Some(why), _) => self
+                .context
+                .mark_stale(&cache, &Error::unavailable(BACKEND, why)),
+            (None, Some((view, index))) => {
+                self.context
+                    .apply(&cache, members(&cache, &view), index, true);
+            }
+            (None, None) => {}
+        }
         cache
     }
 
-    /// Wakes every loop to re-query from index 0.
+    /// Wakes the loop to re-query from index 0.
     pub fn reset_all(&self) {
-        for cache in self.caches().values() {
-            cache.reset();
-        }
+        self.reset.notify_one();
     }
 
     /// The oldest staleness among the caches, and how many there are.
@@ -76,76 +119,190 @@ impl Watchers {
         (stale, caches.len())
     }
 
-    /// Starts (once) the catalog loop that watches every topic service of the namespace.
+    /// Watches every topic of the namespace from now on (for `subscribe(None)`).
     pub fn watch_catalog(self: &Arc<Self>) {
-        {
-            let mut started = self
-                .catalog_started
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if *started {
-                return;
-            }
-            *started = true;
+        if self.watch_all.swap(true, Ordering::SeqCst) {
+            return;
         }
-        self.spawn(catalog_loop(Arc::downgrade(self)));
+        self.start();
+        let latest = lock(&self.latest).clone();
+        if let Some((view, _)) = latest {
+            self.adopt_new_names(&view);
+        }
     }
 
-    /// Aborts every loop.
+    /// Aborts the loop and every topic discovery.
     pub fn stop(&self) {
-        let mut tasks = self
-            .tasks
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for task in tasks.drain(..) {
+        for task in lock(&self.tasks).drain(..) {
             task.abort();
+        }
+    }
+
+    /// Hands one answer to every cache (and, when watching all, makes caches for new names).
+    fn apply_view(self: &Arc<Self>, view: NamespaceView, index: u64, force: bool) {
+        let view = Arc::new(view);
+        *lock(&self.latest) = Some((view.clone(), index));
+        *lock(&self.failing) = None;
+        let caches: Vec<Arc<TopicCache>> = self.caches().values().cloned().collect();
+        for cache in &caches {
+            self.context
+                .apply(cache, members(cache, &view), index, force);
+        }
+        if self.watch_all.load(Ordering::SeqCst) {
+            self.adopt_new_names(&view);
+        }
+    }
+
+    fn mark_all_stale(&self, error: &Error) {
+        *lock(&self.failing) = Some(error.to_string());
+        let caches: Vec<Arc<TopicCache>> = self.caches().values().cloned().collect();
+        for cache in &caches {
+            self.context.mark_stale(cache, error);
+        }
+    }
+
+    /// Caches for the view's names that have none: a plain name says its topic; a hashed one
+    /// is asked once (on the lookups lane) for the topic in its Meta.
+    fn adopt_new_names(self: &Arc<Self>, view: &NamespaceView) {
+        let namespace = self.context.namespace.clone();
+        let new_names: Vec<String> = {
+            let caches = self.caches();
+            view.keys()
+                .filter(|name| !caches.contains_key(*name))
+                .cloned()
+                .collect()
+        };
+        for name in new_names {
+            match naming::topic_of_service_name(&namespace, &name) {
+                Some(topic) => {
+                    self.cache_for(&name, &topic);
+                }
+                None => {
+                    if lock(&self.discovering).insert(name.clone()) {
+                        self.spawn(discover_topic(Arc::downgrade(self), name));
+                    }
+                }
+            }
         }
     }
 }
 
-async fn catalog_loop(watchers: Weak<Watchers>) {
+/// The hosts `view` gives `cache`'s topic.
+fn members(cache: &TopicCache, view: &NamespaceView) -> Members {
+    let mut members = Members::new();
+    if let Some(hosts) = view.get(&cache.name).filter(|hosts| !hosts.is_empty()) {
+        members.insert(cache.topic.clone(), hosts.clone());
+    }
+    members
+}
+
+/// Learns the topic of a hashed service name from one of its services' Meta.
+async fn discover_topic(watchers: Weak<Watchers>, name: String) {
+    let Some(strong) = watchers.upgrade() else {
+        return;
+    };
+    let lookups = strong.lookups.clone();
+    let namespace = strong.context.namespace.clone();
+    drop(strong);
+    let answer = lookups.health_service(&name, false, None).await;
+    let Some(strong) = watchers.upgrade() else {
+        return;
+    };
+    lock(&strong.discovering).remove(&name);
+    let topic = match answer {
+        Ok((entries, _)) => entries.iter().find_map(|entry| {
+            (entry.meta(META_NAMESPACE) == Some(namespace.as_str()))
+                .then(|| entry.meta(META_TOPIC).map(str::to_owned))
+                .flatten()
+        }),
+        Err(error) => {
+            tracing::warn!(service = %name, %error, "consul: could not read a hashed service name's topic; retrying with the next answer");
+            None
+        }
+    };
+    if let Some(topic) = topic {
+        strong.cache_for(&name, &topic);
+    }
+}
+
+async fn namespace_loop(watchers: Weak<Watchers>) {
     let mut index = 0_u64;
     let mut failures = 0_u32;
     loop {
+        let started = Instant::now();
         let Some(strong) = watchers.upgrade() else {
             return;
         };
         let context = strong.context.clone();
-        drop(strong);
         let tag = naming::namespace_tag(&context.namespace);
-        let answer = context
+        let query = context
             .client
-            .catalog_services(Some((index, context.blocking_wait)))
-            .await;
-        let Some(strong) = watchers.upgrade() else {
-            return;
+            .health_checks(&tag, Some((index, context.blocking_wait)));
+        let outcome = tokio::select! {
+            outcome = query => Some(outcome),
+            () = strong.reset.notified() => None,
         };
-        match answer {
-            Ok((services, new_index)) => {
-                failures = 0;
-                for (name, tags) in services {
-                    if naming::is_topic_service_name(&name) && tags.contains(&tag) {
-                        strong.cache_for(&name);
-                    }
-                }
-                index = if new_index < index {
-                    0
-                } else {
-                    new_index.max(1)
-                };
+        match outcome {
+            None => {
+                index = 0;
+                continue;
             }
-            Err(error) => {
+            Some(Ok((checks, new_index))) => {
+                if failures > 0 {
+                    matchmaker_core::telemetry::watch_restarted(BACKEND);
+                    tracing::info!("consul namespace watch recovered");
+                }
+                failures = 0;
+                // Consul's rule: an index that went backwards means "start over".
+                let went_backwards = new_index < index;
+                let view = view_of(&checks, &tag);
+                strong.apply_view(view, new_index, went_backwards || index == 0);
+                index = if went_backwards { 0 } else { new_index.max(1) };
+                tracing::trace!(index, checks = checks.len(), "consul namespace refreshed");
+            }
+            Some(Err(error)) => {
                 failures += 1;
+                strong.mark_all_stale(&error);
+                // The agent may have restarted with a fresh index: start over.
                 index = 0;
                 if failures == 1 {
-                    tracing::warn!(%error, "consul catalog watch failed; retrying");
+                    tracing::warn!(%error, "consul namespace watch failed; serving the last known hosts");
                 }
                 drop(strong);
-                tokio::time::sleep(Duration::from_millis(100 * u64::from(failures.min(20)))).await;
+                let backoff = Duration::from_millis(100 * u64::from(failures.min(20)));
+                tokio::time::sleep(backoff).await;
                 continue;
             }
         }
         drop(strong);
-        tokio::time::sleep(context.min_query_interval).await;
+        let elapsed = started.elapsed();
+        if elapsed < context.min_query_interval {
+            tokio::time::sleep(context.min_query_interval - elapsed).await;
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn members_of_a_name_with_no_live_host_are_empty_not_absent_topic_hosts() {
+        let cache = TopicCache::new("mm-p--t".into(), "t".into());
+        let mut view = NamespaceView::new();
+        view.insert("mm-p--t".into(), BTreeSet::new());
+        assert!(members(&cache, &view).is_empty());
+        view.insert("mm-p--t".into(), BTreeSet::from(["a".to_string()]));
+        assert_eq!(
+            members(&cache, &view).get("t"),
+            Some(&BTreeSet::from(["a".to_string()]))
+        );
     }
 }

@@ -65,6 +65,20 @@ pub(crate) struct CheckInfo {
     pub status: String,
 }
 
+/// One entry of `GET /v1/health/state/any`: a node check (empty `service_id`) or a service's.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct HealthCheck {
+    pub node: String,
+    pub status: String,
+    #[serde(rename = "ServiceID", default)]
+    pub service_id: String,
+    #[serde(default)]
+    pub service_name: String,
+    #[serde(default)]
+    pub service_tags: Option<Vec<String>>,
+}
+
 impl ServiceEntry {
     pub fn meta(&self, key: &str) -> Option<&str> {
         self.service.meta.as_ref()?.get(key).map(String::as_str)

@@ -88,6 +88,30 @@ async fn subscribe_to_all_topics_discovers_new_topics() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribe_to_all_topics_discovers_a_topic_whose_service_name_is_hashed() {
+    let Some(config) = shared_config("subscribe_all_hashed", Duration::from_secs(5)) else {
+        return;
+    };
+    let long_topic = format!("a-topic-too-long-for-a-dns-label/{}", "x".repeat(60));
+    assert!(
+        matchmaker_consul::naming::service_name(&config.namespace, &long_topic).starts_with("mmh-")
+    );
+    let watcher = connect(config.clone()).await;
+    let mut events = watcher.subscribe(None).unwrap();
+    let other = connect(config.clone()).await;
+    other.register(&long_topic, "node-h").await.unwrap();
+    let joined = tokio::time::timeout(Duration::from_secs(10), events.next()).await;
+    assert_eq!(
+        joined.unwrap(),
+        Some(MembershipEvent::Joined {
+            topic: long_topic.clone(),
+            host: "node-h".into()
+        })
+    );
+    other.backend().purge_namespace().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn own_registration_is_visible_to_lookups_when_register_returns() {
     let Some(config) = shared_config("own_registration_visible", Duration::from_secs(5)) else {
         return;

@@ -19,6 +19,7 @@ pub mod http;
 mod process;
 pub mod provision;
 mod readiness;
+pub mod sockets;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -93,6 +93,11 @@ impl ConsulAgent {
         format!("127.0.0.1:{}", self.http_port)
     }
 
+    /// The HTTP API's port.
+    pub fn http_port(&self) -> u16 {
+        self.http_port
+    }
+
     /// HTTP API base URL, `http://127.0.0.1:port`.
     pub fn http_url(&self) -> String {
         format!("http://{}", self.addr())
