@@ -21,27 +21,46 @@
 //!
 //! URL schemes and the feature each needs are listed by [`schemes::schemes`]; an unknown
 //! scheme, or one whose feature is off, is an [`Error::InvalidConfig`] saying what to do.
+//!
+//! # Features
+//! Every feature is additive: enable any combination.
+//!
+//! | feature | default | enables | URL scheme | build needs |
+//! |---|---|---|---|---|
+//! | `localhost` | yes | `matchmaker::localhost`: the original `MatchMakerLocalhost`, every topic on one host | `localhost://[host]` | nothing |
+//! | `stub` | yes | `matchmaker::stub`: the original `MatchMakerStub`, keys returned untouched | `stub://` | nothing |
+//! | `memory` | yes | `matchmaker::memory`: an in-process registry with TTL expiry, for one process or tests | `memory://[name]` | nothing |
+//! | `ring` | no | `matchmaker::ring`: a static topic-to-hosts file, the original `MatchMakerRing` | `ring:///path/ring.json` | nothing |
+//! | `etcd` | no | `matchmaker::etcd`: one lease per process, watch-fed lookup cache | `etcd://host:port[,host:port...]` (TLS by query options) | `protoc` with its well-known-type includes (`cargo xtask` provides one) |
+//! | `consul` | no | `matchmaker::consul`: agent services, one TTL check per process, one blocking query | `consul://host:port`, `consuls://host:port` | nothing |
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 pub use matchmaker_core::*;
 
 /// The Consul TTL-check backend (feature `consul`).
 #[cfg(feature = "consul")]
+#[cfg_attr(docsrs, doc(cfg(feature = "consul")))]
 pub use matchmaker_consul as consul;
 /// The etcd lease backend (feature `etcd`).
 #[cfg(feature = "etcd")]
+#[cfg_attr(docsrs, doc(cfg(feature = "etcd")))]
 pub use matchmaker_etcd as etcd;
 /// The localhost backend (feature `localhost`).
 #[cfg(feature = "localhost")]
+#[cfg_attr(docsrs, doc(cfg(feature = "localhost")))]
 pub use matchmaker_localhost as localhost;
 /// The in-process heartbeat backend (feature `memory`).
 #[cfg(feature = "memory")]
+#[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
 pub use matchmaker_memory as memory;
 /// The static ring-file backend (feature `ring`).
 #[cfg(feature = "ring")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ring")))]
 pub use matchmaker_ring as ring;
 /// The stub backend (feature `stub`).
 #[cfg(feature = "stub")]
+#[cfg_attr(docsrs, doc(cfg(feature = "stub")))]
 pub use matchmaker_stub as stub;
 
 mod backends;

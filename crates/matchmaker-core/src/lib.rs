@@ -14,6 +14,26 @@
 //! Keys follow the original OpenStack ZeroMQ matchmaker: a bare topic has no `.`, a directed
 //! key is `topic.host` (host = everything after the first `.`), a fanout key starts with
 //! `fanout~`.
+//!
+//! ```
+//! use matchmaker_core::{MatchMaker, Route, StaticMatchMaker};
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! // The original MatchMakerLocalhost: every topic is served by this host.
+//! let matchmaker = StaticMatchMaker::localhost("node1")?;
+//! // A bare topic goes to the local host ...
+//! assert_eq!(matchmaker.queues("scheduler").await?, [Route::new("scheduler.node1", "node1")]);
+//! // ... a directed key to the host it names ...
+//! assert_eq!(matchmaker.queues("scheduler.node7").await?, [Route::new("scheduler.node7", "node7")]);
+//! // ... and a fanout key to every host of the topic (here the one local host).
+//! assert_eq!(matchmaker.queues("fanout~scheduler").await?, [Route::new("fanout~scheduler.node1", "node1")]);
+//! // Bad input is a typed error, never a panic.
+//! assert!(matchmaker.queues("").await.is_err());
+//! # Ok::<(), matchmaker_core::Error>(()) }).unwrap();
+//! ```
+//!
+//! A registry backend implements [`HeartbeatBackend`] (see its docs for a complete in-memory
+//! example) and gets registration, heartbeats, expiry and lookups from [`HeartbeatMatchMaker`].
 #![deny(missing_docs)]
 
 mod binding;

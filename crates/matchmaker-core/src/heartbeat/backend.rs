@@ -64,6 +64,70 @@ pub trait HostDirectory: Send + Sync {
 /// - `expire` removes that pair only.
 /// - `heartbeat` refreshes all of this process's registrations; the default acknowledges
 ///   each one, backends with a cheaper way (one lease keep-alive) override it.
+///
+/// # Example: a new registry
+/// A minimal backend over a shared in-process set (no TTL), wrapped by [`HeartbeatMatchMaker`],
+/// which brings registration, validation, heartbeats and the topic/direct/fanout lookups.
+///
+/// [`HeartbeatMatchMaker`]: super::HeartbeatMatchMaker
+///
+/// ```
+/// use std::collections::BTreeSet;
+/// use std::sync::Mutex;
+///
+/// use async_trait::async_trait;
+/// use matchmaker_core::{
+///     HeartbeatBackend, HeartbeatConfig, HeartbeatMatchMaker, HostDirectory, MatchMaker,
+///     Registration, Result,
+/// };
+///
+/// #[derive(Default)]
+/// struct SetRegistry(Mutex<BTreeSet<Registration>>);
+///
+/// #[async_trait]
+/// impl HostDirectory for SetRegistry {
+///     async fn live_hosts(&self, topic: &str) -> Result<Vec<String>> {
+///         let set = self.0.lock().unwrap();
+///         Ok(set.iter().filter(|r| r.topic == topic).map(|r| r.host.clone()).collect())
+///     }
+/// }
+///
+/// #[async_trait]
+/// impl HeartbeatBackend for SetRegistry {
+///     fn name(&self) -> &'static str {
+///         "set"
+///     }
+///     async fn backend_register(&self, registration: &Registration) -> Result<()> {
+///         self.0.lock().unwrap().insert(registration.clone());
+///         Ok(())
+///     }
+///     async fn backend_unregister(&self, registration: &Registration) -> Result<()> {
+///         self.0.lock().unwrap().remove(registration);
+///         Ok(())
+///     }
+///     async fn ack_alive(&self, registration: &Registration) -> Result<()> {
+///         self.backend_register(registration).await // re-create it if it vanished
+///     }
+///     async fn is_alive(&self, topic: &str, host: &str) -> Result<bool> {
+///         Ok(self.0.lock().unwrap().contains(&Registration::new(topic, host)))
+///     }
+///     async fn expire(&self, topic: &str, host: &str) -> Result<()> {
+///         self.0.lock().unwrap().remove(&Registration::new(topic, host));
+///         Ok(())
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let matchmaker = HeartbeatMatchMaker::new(SetRegistry::default(), HeartbeatConfig::default())?;
+/// matchmaker.register("scheduler", "node1").await?;
+/// let routes = matchmaker.queues("fanout~scheduler").await?;
+/// assert_eq!(routes[0].host.as_deref(), Some("node1"));
+/// assert!(matchmaker.is_alive("scheduler", "node1").await?);
+/// # Ok::<(), matchmaker_core::Error>(()) }).unwrap();
+/// ```
+///
+/// A real registry also implements `heartbeat` (one request for all registrations), `list`
+/// and `subscribe`; run the conformance suite (`matchmaker-conformance`) against it.
 #[async_trait]
 pub trait HeartbeatBackend: HostDirectory + 'static {
     /// Short backend name for errors and logs, e.g. `memory`.
