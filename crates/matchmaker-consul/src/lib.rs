@@ -17,7 +17,7 @@
 //!   (see [`naming`]: `mm-<namespace>--<topic>` encoded into `[a-z0-9-]`, or a hashed name
 //!   when longer than 63 characters), ID unique per `(namespace, topic, host)`, tag
 //!   `mm-ns=<namespace>`, `Address` = host, and `Meta` keeping the exact namespace, topic,
-//!   host and instance id. Lookups filter on `Meta`, so names can never mix topics.
+//!   host and instance id. The ID ends in the encoded host, which lookups read back.
 //! - **One heartbeat request per process**: each backend registers one instance service
 //!   (`matchmaker-instance`) with the only TTL check; every registration's check is an alias
 //!   check (`AliasService`, Consul >= 1.2) of it. A heartbeat is one
@@ -40,14 +40,23 @@
 //!   plus up to 30 s, the agent's reaper period. `list` shows them with `alive: false`.
 //!
 //! # Lookups
-//! One blocking-query loop per looked-up or subscribed topic (`health/service/<name>?passing`
-//! with `index` and `wait`), started by the first lookup, which waits (bounded by the request
-//! timeout) for its first answer. Loops are rate-limited (`min_query_interval`), restart from
-//! index 0 when the index goes backwards or after an error, and keep serving the last known
-//! hosts when Consul is unreachable ([`CacheStatus::stale_since`] shows it): an error never
-//! empties a list, while a successful answer with no hosts does. A first lookup that cannot
-//! get an answer fails with `Error::Unavailable`. This process's own `register`,
-//! `unregister` and `expire` show in its lookups as soon as they return.
+//! One blocking query per backend, whatever the number of topics: `health/state/any` filtered on
+//! the namespace tag (plus node checks), from which every topic cache takes its passing hosts
+//! (decoded from the service IDs). It starts with the first lookup or subscription; a first
+//! lookup waits (bounded by the request timeout) for its first answer. It is rate-limited
+//! (`min_query_interval`), restarts from index 0 when the index goes backwards or after an error,
+//! and keeps serving the last known hosts when Consul is unreachable
+//! ([`CacheStatus::stale_since`] shows it): an error never empties a list, while a successful
+//! answer with no hosts does. A topic first looked up while the watch fails gets
+//! `Error::Unavailable`. This process's own `register`, `unregister` and `expire` show in its
+//! lookups as soon as they return.
+//!
+//! # Connections
+//! A backend holds at most [`MAX_AGENT_CONNECTIONS`] (7) connections to its agent: the watch (1),
+//! direct lookups (2) and writes (4, registrations and heartbeats, which so never wait behind
+//! watches). A request whose connection the agent closed is retried once on a fresh one; an agent
+//! that keeps closing them (its `limits.http_max_conns_per_client`, shared by every process of a
+//! host) is reported once at warn with that setting's name.
 //!
 //! - `is_alive` asks Consul directly (`health/service/<name>?passing`), not the cache.
 //! - `expire` removes the service through the local agent when that agent owns it, otherwise
@@ -55,8 +64,8 @@
 //!   original, a registration its process still holds comes back with that process's next
 //!   heartbeat (at once when expired in the same process, within five beats otherwise);
 //!   only `unregister` by the owner removes it for good.
-//! - `subscribe(Some(topic))` streams the joins and leaves its loop sees; `subscribe(None)`
-//!   also watches `catalog/services` for new topics of the namespace. Quick changes between
+//! - `subscribe(Some(topic))` streams the joins and leaves the watch sees for it;
+//!   `subscribe(None)` does so for every topic of the namespace, including new ones. Quick changes between
 //!   two answers are coalesced; a topic first loaded while subscribed reports its hosts as
 //!   joins.
 //!

@@ -9,6 +9,7 @@
 
 mod heartbeat;
 mod lookup;
+mod scale;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -33,7 +34,7 @@ fn main() -> ExitCode {
             })
         },
         |agent| {
-            let comparisons = runtime()?.block_on(run(&agent.addr()))?;
+            let comparisons = runtime()?.block_on(run(&agent.addr(), agent.http_port()))?;
             let version = agent.version().unwrap_or("(unknown version)");
             let title = format!(
                 "matchmaker-consul vs raw agent API requests, Consul {version} -dev on loopback, same run"
@@ -50,15 +51,17 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-async fn run(address: &str) -> BenchResult<Vec<report::Comparison>> {
+async fn run(address: &str, agent_port: u16) -> BenchResult<Vec<report::Comparison>> {
     let raw = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()?;
     let base = format!("http://{address}");
-    Ok(vec![
+    let mut comparisons = vec![
         lookup::compare(address, &raw, &base).await?,
         heartbeat::compare(address, &raw, &base).await?,
-    ])
+    ];
+    comparisons.extend(scale::compare(address, agent_port, &raw, &base).await?);
+    Ok(comparisons)
 }
 
 /// A matchmaker on the agent at `address` in `namespace` (heartbeats are sent by hand).
