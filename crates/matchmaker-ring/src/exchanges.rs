@@ -63,9 +63,12 @@ impl Exchange for RoundRobinRingExchange {
     }
 }
 
-/// Fanout `fanout~t`: every host of `t` in ring order, as `("fanout~t.h", h)`.
+/// Fanout `fanout~t`: every host of `t` in ring order, as `("fanout~t.h", h)`; a host listed
+/// twice is reached once, at its first place.
 ///
-/// Unknown topics and empty host lists give `[]` and a tracing warning.
+/// The topic is everything after the one leading `fanout~` (the original took the text between
+/// the first and a second `fanout~`). Unknown topics and empty host lists give `[]` and a
+/// tracing warning.
 #[derive(Debug)]
 pub struct FanoutRingExchange {
     ring: Arc<Ring>,
@@ -85,8 +88,10 @@ impl Exchange for FanoutRingExchange {
         let Some(hosts) = hosts_or_warn(&self.ring, topic) else {
             return Ok(Vec::new());
         };
+        let mut seen = std::collections::HashSet::with_capacity(hosts.len());
         Ok(hosts
             .iter()
+            .filter(|host| seen.insert(host.as_str()))
             .map(|host| Route::new(join(key, host), host.as_str()))
             .collect())
     }

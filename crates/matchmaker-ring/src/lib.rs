@@ -7,8 +7,8 @@
 //! ```
 //!
 //! Lookups, tried in this order:
-//! - fanout `fanout~scheduler`: every host in file order, as `fanout~scheduler.controller1`,
-//!   `fanout~scheduler.node1`, ...;
+//! - fanout `fanout~scheduler`: every host in file order (a host listed twice once), as
+//!   `fanout~scheduler.controller1`, `fanout~scheduler.node1`, ...;
 //! - directed `scheduler.node1`: the key itself, on host `node1` (the ring is not consulted);
 //! - bare `scheduler`: one host, round-robin per topic starting at the first:
 //!   `scheduler.controller1`, then `scheduler.node1`, `scheduler.node2`, then `controller1`

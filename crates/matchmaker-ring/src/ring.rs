@@ -1,6 +1,6 @@
 //! `Ring`: the validated, ordered topic -> hosts table.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
@@ -20,7 +20,10 @@ use serde::{Deserialize, Serialize};
 ///   key and never reaches the ring.
 /// - Hosts pass [`key::validate_host`] (not empty, no `/`, `\`, whitespace or control
 ///   characters, not starting with `.`).
-/// - A topic defined twice, or a host listed twice for one topic, is rejected.
+/// - A topic defined twice is rejected (the original's `json.load` silently kept the last).
+/// - A host listed twice for one topic is kept, as in the original: round-robin lookups cycle
+///   the list as written, so listing a host twice gives it twice the share; a fanout reaches
+///   each host once.
 /// - An empty host list is accepted; lookups of that topic are empty (with a warning) where
 ///   the original raised `StopIteration`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -106,9 +109,8 @@ impl Ring {
     /// Validates and appends one entry; the error says which topic or host and why.
     fn push(&mut self, topic: String, hosts: Vec<String>) -> std::result::Result<(), String> {
         self.check_topic(&topic)?;
-        let mut seen = HashSet::with_capacity(hosts.len());
         for host in &hosts {
-            check_host(&topic, host, &mut seen)?;
+            check_host(&topic, host)?;
         }
         self.insert(topic, hosts);
         Ok(())
@@ -137,22 +139,14 @@ impl Ring {
     }
 }
 
-/// Checks one host of `topic`: valid, and not listed before (`seen` holds the earlier ones).
-fn check_host(
-    topic: &str,
-    host: &str,
-    seen: &mut HashSet<String>,
-) -> std::result::Result<(), String> {
+/// Checks one host of `topic`.
+fn check_host(topic: &str, host: &str) -> std::result::Result<(), String> {
     key::validate_host(host).map_err(|error| {
         format!(
             "topic {topic:?}: host {host:?} is invalid: {}",
             reason(error)
         )
-    })?;
-    if !seen.insert(host.to_owned()) {
-        return Err(format!("topic {topic:?}: host {host:?} is listed twice"));
-    }
-    Ok(())
+    })
 }
 
 /// The reason of an `InvalidKey` error, without repeating the key.
@@ -219,9 +213,8 @@ impl<'de> Visitor<'de> for HostsOf<'_> {
         mut seq: A,
     ) -> std::result::Result<Vec<String>, A::Error> {
         let mut hosts = Vec::new();
-        let mut seen = HashSet::new();
         while let Some(host) = seq.next_element::<String>()? {
-            check_host(self.topic, &host, &mut seen).map_err(de::Error::custom)?;
+            check_host(self.topic, &host).map_err(de::Error::custom)?;
             hosts.push(host);
         }
         Ok(hosts)

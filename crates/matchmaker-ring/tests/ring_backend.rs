@@ -203,14 +203,50 @@ fn invalid_topics_in_a_ring_are_rejected_with_the_reason() {
 }
 
 #[test]
-fn duplicate_topics_and_hosts_are_rejected() {
+fn a_topic_defined_twice_is_rejected() {
     let message = config_error(Ring::from_json(r#"{"a": ["h"], "a": ["g"]}"#));
     assert!(
         message.contains(r#"topic "a" is defined twice"#),
         "{message}"
     );
-    let message = config_error(Ring::from_json(r#"{"a": ["h", "g", "h"]}"#));
-    assert!(message.contains(r#"host "h" is listed twice"#), "{message}");
+}
+
+#[tokio::test]
+async fn a_host_listed_twice_is_cycled_as_listed_like_the_original() {
+    let ring = Ring::from_json(r#"{"a": ["h", "g", "h"]}"#).unwrap();
+    assert_eq!(ring.hosts("a").unwrap(), ["h", "g", "h"]);
+    let matchmaker = matchmaker_ring::new(ring);
+    let mut turns = Vec::new();
+    for _ in 0..6 {
+        turns.extend(queue_names(&matchmaker, "a").await);
+    }
+    assert_eq!(turns, ["a.h", "a.g", "a.h", "a.h", "a.g", "a.h"]);
+}
+
+#[tokio::test]
+async fn a_fanout_reaches_a_host_listed_twice_once() {
+    let matchmaker = matchmaker_ring::new(Ring::from_json(r#"{"a": ["h", "g", "h"]}"#).unwrap());
+    assert_eq!(
+        queue_names(&matchmaker, "fanout~a").await,
+        ["fanout~a.h", "fanout~a.g"]
+    );
+}
+
+#[tokio::test]
+async fn a_fanout_key_with_a_second_fanout_marker_looks_up_the_whole_rest() {
+    let ring = Ring::from_json(r#"{"a": ["h"], "afanout~b": ["g"]}"#).unwrap();
+    let matchmaker = matchmaker_ring::new(ring);
+    // The original looked up "a" (the text between the two markers); the topic here is
+    // everything after the leading `fanout~`, exactly as registered topics are validated.
+    assert_eq!(
+        queue_names(&matchmaker, "fanout~afanout~b").await,
+        ["fanout~afanout~b.g"]
+    );
+    // A key whose topic itself starts with `fanout~` is refused before any lookup.
+    assert!(matches!(
+        matchmaker.queues("fanout~fanout~a").await,
+        Err(Error::InvalidKey { .. })
+    ));
 }
 
 #[test]
