@@ -98,3 +98,31 @@ impl MatchMaker for StaticMatchMaker {
         tracing::debug!("static matchmaker: no heartbeat to stop");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Error, InvalidKeyReason};
+
+    /// The original `MatchMakerLocalhost(host)` took any string and built queue names from it.
+    #[test]
+    fn localhost_with_an_invalid_host_is_an_invalid_key() {
+        for bad in ["", "node 1", "a/b", ".hidden", "h\n"] {
+            assert!(
+                matches!(
+                    StaticMatchMaker::localhost(bad),
+                    Err(Error::InvalidKey { .. })
+                ),
+                "{bad:?} was accepted"
+            );
+        }
+        assert!(matches!(
+            StaticMatchMaker::localhost("node 1"),
+            Err(Error::InvalidKey {
+                reason: InvalidKeyReason::ForbiddenHostCharacter { ch: ' ' },
+                ..
+            })
+        ));
+        assert!(StaticMatchMaker::localhost("node-1.example.com").is_ok());
+    }
+}
