@@ -39,7 +39,8 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("{failure}");
+            // Failures quote keys and server answers: escape what could spoof the terminal.
+            eprintln!("{}", output::escape_untrusted(&failure.to_string()));
             failure.exit.into()
         }
     }

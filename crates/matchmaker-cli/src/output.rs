@@ -1,5 +1,6 @@
 //! Tables for people, JSON for scripts.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::time::{Duration, SystemTime};
 
@@ -152,8 +153,33 @@ pub fn event_line(event: &MembershipEvent, json: bool) -> String {
     }
 }
 
-/// Writes `text` to stdout and flushes, so pipes see each line at once.
+/// `text` with every character that could spoof a terminal (control characters other than the
+/// newline, bidi controls, zero-width and other format characters) written as `\uXXXX`, which
+/// is also a valid JSON string escape, so JSON output stays exact and parseable.
+pub fn escape_untrusted(text: &str) -> Cow<'_, str> {
+    let dangerous =
+        |ch: char| (ch.is_control() && ch != '\n') || matchmaker::key::can_spoof_display(ch);
+    if !text.chars().any(dangerous) {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 16);
+    for ch in text.chars() {
+        if dangerous(ch) {
+            let mut units = [0_u16; 2];
+            for unit in ch.encode_utf16(&mut units) {
+                escaped.push_str(&format!("\\u{unit:04X}"));
+            }
+        } else {
+            escaped.push(ch);
+        }
+    }
+    Cow::Owned(escaped)
+}
+
+/// Writes `text` to stdout, escaped by [`escape_untrusted`] (hosts and topics may come from
+/// other writers), and flushes, so pipes see each line at once.
 pub fn print(text: &str) {
+    let text = escape_untrusted(text);
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error worth reporting.
     let _ = stdout.write_all(text.as_bytes());
@@ -165,6 +191,33 @@ pub fn print(text: &str) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn untrusted_text_is_escaped_so_it_cannot_spoof_a_terminal() {
+        assert_eq!(
+            escape_untrusted("evil\u{202e}gnp.exe"),
+            "evil\\u202Egnp.exe"
+        );
+        assert_eq!(
+            escape_untrusted("a\u{200b}b\u{1b}[31m"),
+            "a\\u200Bb\\u001B[31m"
+        );
+        assert_eq!(escape_untrusted("tag\u{e0041}"), "tag\\uDB40\\uDC41");
+        // Ordinary Unicode and line breaks stay as they are, and borrowed.
+        assert!(matches!(
+            escape_untrusted("主題-é\n"),
+            Cow::Borrowed("主題-é\n")
+        ));
+    }
+
+    #[test]
+    fn escaped_json_still_parses_to_the_exact_text() {
+        let value = serde_json::json!({ "host": "evil\u{202e}gnp.exe\u{e0041}" });
+        let escaped = escape_untrusted(&value.to_string()).into_owned();
+        assert!(!escaped.contains('\u{202e}'), "{escaped}");
+        let parsed: serde_json::Value = serde_json::from_str(&escaped).unwrap();
+        assert_eq!(parsed, value);
+    }
+
     use super::*;
 
     #[test]

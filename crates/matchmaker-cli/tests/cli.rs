@@ -59,6 +59,30 @@ fn invalid_host_to_register_exits_3() {
 }
 
 #[test]
+fn bidi_and_zero_width_characters_exit_3_and_are_shown_escaped() {
+    for (topic, host, shown) in [
+        (
+            "svc",
+            "evil\u{202e}gnp.exe",
+            "U+202E RIGHT-TO-LEFT OVERRIDE",
+        ),
+        ("zero\u{200b}width", "h", "U+200B ZERO WIDTH SPACE"),
+        ("\u{feff}svc", "h", "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+        (" ", "h", "only whitespace"),
+    ] {
+        let (code, _, stderr) = outcome(&run(&["register", topic, host]));
+        assert_eq!(code, Some(3), "{topic:?} {host:?}: {stderr}");
+        assert!(stderr.contains(shown), "{stderr}");
+        for raw in ['\u{202e}', '\u{200b}', '\u{feff}'] {
+            assert!(
+                !stderr.contains(raw),
+                "raw {raw:?} reached the terminal: {stderr}"
+            );
+        }
+    }
+}
+
+#[test]
 fn unknown_scheme_exits_3_and_lists_the_known_schemes() {
     let (code, _, stderr) = outcome(&run(&["--url", "redis://127.0.0.1", "list"]));
     assert_eq!(code, Some(3));

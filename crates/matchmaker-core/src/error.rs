@@ -144,6 +144,16 @@ pub enum InvalidKeyReason {
     HostStartsWithDot,
     /// A topic to register starts with the fanout prefix `fanout~`.
     TopicIsFanoutKey,
+    /// Contains a character that can make the key display differently from what it is: a bidi
+    /// control, a zero-width character or another Unicode format (Cf) character.
+    SpoofingCharacter {
+        /// The character.
+        ch: char,
+        /// Its byte offset.
+        at: usize,
+    },
+    /// A topic or host made only of whitespace.
+    OnlyWhitespace,
 }
 
 impl fmt::Display for InvalidKeyReason {
@@ -164,6 +174,16 @@ impl fmt::Display for InvalidKeyReason {
             Self::TopicIsFanoutKey => {
                 f.write_str("a topic may not start with the fanout prefix 'fanout~'")
             }
+            Self::SpoofingCharacter { ch, at } => {
+                let (name, class) = crate::display_spoofing::spoofing(*ch)
+                    .unwrap_or((None, "a character that can spoof a display"));
+                write!(f, "it contains U+{:04X}", u32::from(*ch))?;
+                if let Some(name) = name {
+                    write!(f, " {name}")?;
+                }
+                write!(f, " at byte {at}: {class}")
+            }
+            Self::OnlyWhitespace => f.write_str("a topic or host may not be only whitespace"),
         }
     }
 }

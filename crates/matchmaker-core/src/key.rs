@@ -8,7 +8,9 @@
 //! # Deviations from the original
 //! The original matchmaker accepted any string. We reject, with [`Error::InvalidKey`]:
 //! empty keys; empty parts (`fanout~` alone, `.host`, `topic.`, `a..b` in a topic);
-//! NUL and other control characters anywhere; keys over [`MAX_KEY_LEN`], topics over
+//! NUL and other control characters anywhere; bidi controls, zero-width and other Unicode
+//! format (Cf) characters anywhere (they make a key display differently from what it is);
+//! topics made only of whitespace; keys over [`MAX_KEY_LEN`], topics over
 //! [`MAX_TOPIC_LEN`] and hosts over [`MAX_HOST_LEN`] bytes; hosts containing `/`, `\` or
 //! whitespace, or starting with `.`; and topics to register that start with `fanout~`.
 //! Topics may contain `/` and other characters: backends must encode them so they cannot
@@ -64,15 +66,20 @@ pub fn parse_key(key: &str) -> Result<KeyKind<'_>> {
         // Validated exactly like a topic to register: whatever can be registered can be
         // fanned out to, dotted topics such as `l3_agent.node1` included.
         check_topic_segments(key, topic)?;
+        check_not_only_whitespace(key, topic)?;
         if topic.starts_with(FANOUT_PREFIX) {
             return Err(Error::invalid_key(key, InvalidKeyReason::TopicIsFanoutKey));
         }
         return Ok(KeyKind::Fanout(topic));
     }
     match key.split_once('.') {
-        None => Ok(KeyKind::Topic(key)),
+        None => {
+            check_not_only_whitespace(key, key)?;
+            Ok(KeyKind::Topic(key))
+        }
         Some((topic, host)) => {
             check_dotted_parts(key, key)?;
+            check_not_only_whitespace(key, topic)?;
             Ok(KeyKind::Direct { topic, host })
         }
     }
@@ -91,6 +98,7 @@ pub fn validate_topic(topic: &str) -> Result<()> {
             InvalidKeyReason::TopicIsFanoutKey,
         ));
     }
+    check_not_only_whitespace(topic, topic)?;
     check_topic_segments(topic, topic)
 }
 
@@ -108,6 +116,13 @@ pub fn validate_host(host: &str) -> Result<()> {
 pub fn validate_pair(topic: &str, host: &str) -> Result<()> {
     validate_topic(topic)?;
     validate_host(host)
+}
+
+/// True for a character that can make text display differently from what it is: a bidi
+/// control, a zero-width character or another Unicode format (Cf) character. Keys may not
+/// contain one; printers of text from elsewhere should escape them.
+pub fn can_spoof_display(ch: char) -> bool {
+    crate::display_spoofing::spoofing(ch).is_some()
 }
 
 /// Joins a pair into its direct queue name, `topic.host`.
@@ -179,14 +194,32 @@ fn check_len(shown: &str, text: &str, max: usize) -> Result<()> {
     Ok(())
 }
 
+/// No control character, and no character that can spoof a display (see
+/// [`InvalidKeyReason::SpoofingCharacter`]).
 fn check_no_control(shown: &str, text: &str) -> Result<()> {
-    match text.char_indices().find(|(_, ch)| ch.is_control()) {
-        Some((at, _)) => Err(Error::invalid_key(
-            shown,
-            InvalidKeyReason::ControlCharacter { at },
-        )),
-        None => Ok(()),
+    for (at, ch) in text.char_indices() {
+        if ch.is_control() {
+            return Err(Error::invalid_key(
+                shown,
+                InvalidKeyReason::ControlCharacter { at },
+            ));
+        }
+        if can_spoof_display(ch) {
+            return Err(Error::invalid_key(
+                shown,
+                InvalidKeyReason::SpoofingCharacter { ch, at },
+            ));
+        }
     }
+    Ok(())
+}
+
+/// A topic that is only whitespace would print as nothing at all.
+fn check_not_only_whitespace(shown: &str, topic: &str) -> Result<()> {
+    if !topic.is_empty() && topic.chars().all(char::is_whitespace) {
+        return Err(Error::invalid_key(shown, InvalidKeyReason::OnlyWhitespace));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -242,6 +275,69 @@ mod tests {
             reason(validate_host("h\n")),
             InvalidKeyReason::ControlCharacter { at: 1 }
         );
+    }
+
+    #[test]
+    fn bidi_zero_width_and_format_characters_are_rejected_with_name_and_offset() {
+        for (text, ch, at) in [
+            ("evil\u{202e}gnp.exe", '\u{202E}', 4),
+            ("a\u{200b}b", '\u{200B}', 1),
+            ("\u{feff}topic", '\u{FEFF}', 0),
+            ("x\u{2066}y", '\u{2066}', 1),
+            ("soft\u{ad}hyphen", '\u{AD}', 4),
+            ("tag\u{e0041}", '\u{E0041}', 3),
+        ] {
+            assert_eq!(
+                reason(validate_topic(text)),
+                InvalidKeyReason::SpoofingCharacter { ch, at },
+                "{text:?}"
+            );
+            assert_eq!(
+                reason(parse_key(text)),
+                InvalidKeyReason::SpoofingCharacter { ch, at },
+                "{text:?}"
+            );
+        }
+        assert!(matches!(
+            reason(validate_host("evil\u{202e}gnp.exe")),
+            InvalidKeyReason::SpoofingCharacter { .. }
+        ));
+        let message = validate_topic("evil\u{202e}gnp.exe")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("U+202E RIGHT-TO-LEFT OVERRIDE at byte 4"),
+            "{message}"
+        );
+        assert!(
+            !message.contains('\u{202e}'),
+            "the message must not carry it: {message}"
+        );
+    }
+
+    #[test]
+    fn topics_made_only_of_whitespace_are_rejected() {
+        for topic in [" ", "   ", "\u{3000}", "\u{a0}"] {
+            assert_eq!(
+                reason(validate_topic(topic)),
+                InvalidKeyReason::OnlyWhitespace,
+                "{topic:?}"
+            );
+            assert_eq!(
+                reason(parse_key(topic)),
+                InvalidKeyReason::OnlyWhitespace,
+                "{topic:?}"
+            );
+            assert_eq!(
+                reason(parse_key(&format!("fanout~{topic}"))),
+                InvalidKeyReason::OnlyWhitespace
+            );
+        }
+        assert_eq!(
+            reason(parse_key(" .host")),
+            InvalidKeyReason::OnlyWhitespace
+        );
+        assert!(validate_topic("a b").is_ok());
     }
 
     #[test]

@@ -37,6 +37,7 @@
 #![deny(missing_docs)]
 
 mod binding;
+mod display_spoofing;
 mod error;
 mod exchange;
 pub mod heartbeat;

@@ -30,6 +30,16 @@ pub(crate) fn trials(plan: &Plan) -> Vec<Trial> {
         ));
     }
     trials.push(plan.backend(
+        "input::bidi_zero_width_and_format_characters_are_rejected",
+        &[],
+        display_spoofing_keys_are_rejected,
+    ));
+    trials.push(plan.backend(
+        "input::topics_and_hosts_made_only_of_whitespace_are_rejected",
+        &[],
+        whitespace_only_keys_are_rejected,
+    ));
+    trials.push(plan.backend(
         "input::hostile_but_valid_topics_round_trip",
         &[Need::Heartbeat],
         hostile_but_valid_topics_round_trip,
@@ -198,6 +208,62 @@ async fn pair_method_rejects_invalid_pairs(cx: Context, method: PairMethod) -> O
         for (topic, host) in invalid_pairs() {
             let call = format!("{}({topic:?}, {host:?})", method.name());
             expect_invalid_key(&call, method.call(&*matchmaker, &topic, &host).await)?;
+        }
+        Ok(matchmaker)
+    })
+    .await
+}
+
+/// Texts that would display as something else: `evil\u{202e}gnp.exe` shows as `evilexe.png`.
+const DISPLAY_SPOOFING: [&str; 8] = [
+    "evil\u{202e}gnp.exe",
+    "a\u{202a}b",
+    "x\u{2067}y",
+    "zero\u{200b}width",
+    "join\u{200d}er",
+    "\u{feff}bom",
+    "soft\u{ad}hyphen",
+    "tag\u{e0041}",
+];
+
+/// Registering, acknowledging or looking up a display-spoofing topic or host is refused.
+async fn display_spoofing_keys_are_rejected(cx: Context) -> Outcome {
+    unchanged_by(cx, |matchmaker| async move {
+        for text in DISPLAY_SPOOFING {
+            for key in [
+                text.to_owned(),
+                format!("fanout~{text}"),
+                format!("keep.{text}"),
+            ] {
+                expect_invalid_key(&format!("queues({key:?})"), matchmaker.queues(&key).await)?;
+            }
+            for method in PairMethod::ALL {
+                for (topic, host) in [(text, "h1"), ("keep", text)] {
+                    let call = format!("{}({topic:?}, {host:?})", method.name());
+                    expect_invalid_key(&call, method.call(&*matchmaker, topic, host).await)?;
+                }
+            }
+        }
+        Ok(matchmaker)
+    })
+    .await
+}
+
+/// A topic or host of whitespace only would print as nothing.
+async fn whitespace_only_keys_are_rejected(cx: Context) -> Outcome {
+    unchanged_by(cx, |matchmaker| async move {
+        for blank in [" ", "   ", "\u{3000}", "\u{a0}"] {
+            for key in [
+                blank.to_owned(),
+                format!("fanout~{blank}"),
+                format!("{blank}.h1"),
+            ] {
+                expect_invalid_key(&format!("queues({key:?})"), matchmaker.queues(&key).await)?;
+            }
+            for (topic, host) in [(blank, "h1"), ("keep", blank)] {
+                let call = format!("register({topic:?}, {host:?})");
+                expect_invalid_key(&call, matchmaker.register(topic, host).await)?;
+            }
         }
         Ok(matchmaker)
     })
