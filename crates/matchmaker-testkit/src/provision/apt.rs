@@ -68,7 +68,7 @@ impl DebianBinary {
                 .and_then(|_| run_apt(base, &downloads, &["download", self.package]));
             match fetched {
                 Ok(_) => {
-                    let package = newest_deb(&downloads, self.package)?;
+                    let package = deb::newest_package_file(&downloads, self.package)?;
                     return deb::extract_binary(&package, self.binary, base);
                 }
                 Err(error) => failures.push(format!("[{trust}] {error}")),
@@ -151,26 +151,6 @@ fn running_as_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
 }
 
-/// The newest `<package>_*.deb` in `downloads`.
-fn newest_deb(downloads: &Path, package: &str) -> Result<PathBuf, TestkitError> {
-    let entries = std::fs::read_dir(downloads)
-        .map_err(|err| TestkitError::io(format!("reading {}", downloads.display()), err))?;
-    let prefix = format!("{package}_");
-    entries
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| {
-            path.file_name()
-                .and_then(|name| name.to_str())
-                .is_some_and(|name| name.starts_with(&prefix) && name.ends_with(".deb"))
-        })
-        .max()
-        .ok_or_else(|| TestkitError::Command {
-            command: format!("apt-get download {package}"),
-            detail: format!("no {prefix}*.deb in {}", downloads.display()),
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,17 +161,6 @@ mod tests {
         assert_eq!(options[0], format!("signed-by={ARCHIVE_KEYRING}"));
         assert!(!options[1].contains("removed"), "{}", options[1]);
         assert_eq!(options.last().map(String::as_str), Some("trusted=yes"));
-    }
-
-    #[test]
-    fn newest_deb_takes_only_the_named_package() {
-        let dir = tempfile::tempdir().unwrap();
-        for name in ["etcd-server_3.4.23_amd64.deb", "etcd-client_9.9_amd64.deb"] {
-            std::fs::write(dir.path().join(name), b"").unwrap();
-        }
-        let found = newest_deb(dir.path(), "etcd-server").unwrap();
-        assert!(found.ends_with("etcd-server_3.4.23_amd64.deb"), "{found:?}");
-        assert!(newest_deb(dir.path(), "consul").is_err());
     }
 
     #[test]

@@ -41,6 +41,28 @@ pub(crate) fn extract_binary(
     Ok(root.join(binary))
 }
 
+/// The newest `<package>_*.deb` in `dir` (file names sort by version for one package).
+pub(crate) fn newest_package_file(dir: &Path, package: &str) -> Result<PathBuf, TestkitError> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|err| TestkitError::io(format!("reading {}", dir.display()), err))?;
+    let prefix = format!("{package}_");
+    entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.starts_with(&prefix) && name.ends_with(".deb"))
+        })
+        .max()
+        .ok_or_else(|| {
+            TestkitError::io(
+                format!("looking for {prefix}*.deb in {}", dir.display()),
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such package"),
+            )
+        })
+}
+
 /// Checks the sha256 of `file` against its line in the `SHA256SUMS` file at `sums_path`.
 pub(crate) fn verify_checksum(sums_path: &Path, file: &Path) -> Result<(), TestkitError> {
     let sums = std::fs::read_to_string(sums_path)
@@ -81,6 +103,21 @@ mod tests {
         let sums = "abc  other.deb\ndef *consul_1.deb\n";
         assert_eq!(expected_sum(sums, "consul_1.deb"), Some("def"));
         assert_eq!(expected_sum(sums, "missing.deb"), None);
+    }
+
+    #[test]
+    fn the_newest_file_of_the_named_package_is_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "etcd-server_3.4.22_amd64.deb",
+            "etcd-server_3.4.23_amd64.deb",
+            "etcd-client_9.9_amd64.deb",
+        ] {
+            std::fs::write(dir.path().join(name), b"").unwrap();
+        }
+        let found = newest_package_file(dir.path(), "etcd-server").unwrap();
+        assert!(found.ends_with("etcd-server_3.4.23_amd64.deb"), "{found:?}");
+        assert!(newest_package_file(dir.path(), "consul").is_err());
     }
 
     #[test]

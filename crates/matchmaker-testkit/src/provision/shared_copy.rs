@@ -17,29 +17,9 @@ pub(crate) fn binary_from_shared_deb(
     if crate::is_executable(&cached) {
         return Ok(cached);
     }
-    let package_file = find_deb(tools, package)?;
+    let package_file = deb::newest_package_file(tools, package)?;
     deb::verify_checksum(&tools.join("SHA256SUMS"), &package_file)?;
     deb::extract_binary(&package_file, binary, cache)
-}
-
-fn find_deb(tools: &Path, package: &str) -> Result<PathBuf, TestkitError> {
-    let entries = std::fs::read_dir(tools)
-        .map_err(|err| TestkitError::io(format!("reading {}", tools.display()), err))?;
-    let prefix = format!("{package}_");
-    entries
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .find(|path| {
-            path.file_name()
-                .and_then(|name| name.to_str())
-                .is_some_and(|name| name.starts_with(&prefix) && name.ends_with(".deb"))
-        })
-        .ok_or_else(|| {
-            TestkitError::io(
-                format!("looking for {prefix}*.deb in {}", tools.display()),
-                std::io::Error::new(std::io::ErrorKind::NotFound, "no such package"),
-            )
-        })
 }
 
 #[cfg(test)]
