@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 /// Topics and hosts keep the order of the file.
 ///
 /// # Validation (deviations from the original, which accepted anything)
-/// - Topics pass [`key::validate_topic`] and are bare (no `.`): a dotted key is a directed
-///   key and never reaches the ring.
+/// - Topics pass [`key::validate_topic`]. A dotted topic (`l3_agent.node1`) is kept, as in the
+///   original: a bare lookup of it is a directed key and never reaches the ring, but
+///   `fanout~l3_agent.node1` does, like every registrable topic.
 /// - Hosts pass [`key::validate_host`] (not empty, no `/`, `\`, whitespace or control
 ///   characters, not starting with `.`).
 /// - A topic defined twice is rejected (the original's `json.load` silently kept the last).
@@ -116,16 +117,10 @@ impl Ring {
         Ok(())
     }
 
-    /// Checks a topic about to be added: valid, bare and not yet defined.
+    /// Checks a topic about to be added: valid and not yet defined.
     fn check_topic(&self, topic: &str) -> std::result::Result<(), String> {
         key::validate_topic(topic)
             .map_err(|error| format!("topic {topic:?} is invalid: {}", reason(error)))?;
-        if topic.contains('.') {
-            return Err(format!(
-                "topic {topic:?} contains '.': ring topics are bare, a dotted key is a \
-                 directed key and never reaches the ring"
-            ));
-        }
         if self.index.contains_key(topic) {
             return Err(format!("topic {topic:?} is defined twice"));
         }

@@ -195,11 +195,25 @@ fn invalid_topics_in_a_ring_are_rejected_with_the_reason() {
         (r#"{"": ["h"]}"#, "topic \"\" is invalid"),
         (r#"{"fanout~x": ["h"]}"#, "fanout prefix"),
         (r#"{"a\u0001": ["h"]}"#, "control character"),
-        (r#"{"a.b": ["h"]}"#, "ring topics are bare"),
     ] {
         let message = config_error(Ring::from_json(json));
         assert!(message.contains(why), "{json}: {message}");
     }
+}
+
+#[tokio::test]
+async fn a_dotted_ring_topic_is_kept_and_reached_by_its_fanout_like_the_original() {
+    let ring = Ring::from_json(r#"{"l3_agent.node1": ["h1", "h2"]}"#).unwrap();
+    let matchmaker = matchmaker_ring::new(ring);
+    assert_eq!(
+        queue_names(&matchmaker, "fanout~l3_agent.node1").await,
+        ["fanout~l3_agent.node1.h1", "fanout~l3_agent.node1.h2"]
+    );
+    // A bare lookup of it is a directed key: topic `l3_agent`, host `node1`.
+    assert_eq!(
+        queue_names(&matchmaker, "l3_agent.node1").await,
+        ["l3_agent.node1"]
+    );
 }
 
 #[test]
