@@ -19,7 +19,7 @@ use crate::watcher::{list_prefix, PrefixWatcher};
 /// `HeartbeatBackend` and `HostDirectory`.
 ///
 /// # Behaviour
-/// - One lease per backend, granted at connect; every key of this process is attached to it,
+/// - One lease per backend, granted by its first registration; every key of this process is attached to it,
 ///   so a heartbeat is ONE keep-alive on a long-lived stream, whatever the number of keys.
 /// - A lost lease (expired during a pause, revoked, etcd lost its data) is detected by the
 ///   next keep-alive or write: a new lease is granted and every registration re-put, in
@@ -49,7 +49,8 @@ pub struct EtcdBackend {
 }
 
 impl EtcdBackend {
-    /// Connects, grants the lease, lists the prefix into the cache and starts the watch task.
+    /// Connects, lists the prefix into the cache and starts the watch task. The lease is granted
+    /// by the first registration, so a backend that only looks up leaves no lease behind.
     ///
     /// Must be called within a tokio runtime. Fails with `InvalidConfig` for a bad config,
     /// `Unauthorized` for refused credentials and `Unavailable` when etcd cannot be reached.
@@ -57,9 +58,7 @@ impl EtcdBackend {
         config.validate()?;
         let keys = KeySpace::new(&config.prefix)?;
         let client = connect_client(config).await?;
-        let lease =
-            LeaseKeeper::grant(client.clone(), config.ttl_seconds(), config.request_timeout)
-                .await?;
+        let lease = LeaseKeeper::new(client.clone(), config.ttl_seconds(), config.request_timeout);
         let cache = RegistrationCache::new();
         let (entries, revision) = list_prefix(&client, &keys).await?;
         cache.replace_all(entries, revision);
@@ -82,7 +81,6 @@ impl EtcdBackend {
             backend = BACKEND,
             endpoints = ?config.endpoints,
             prefix = %config.prefix,
-            lease = lease.id(),
             %instance,
             "connected to etcd"
         );
@@ -109,7 +107,8 @@ impl EtcdBackend {
         &self.instance
     }
 
-    /// The id of the lease this backend's keys are attached to (changes after a lease loss).
+    /// The id of the lease this backend's keys are attached to (changes after a lease loss);
+    /// 0 before the first registration.
     pub fn lease_id(&self) -> i64 {
         self.lease.id()
     }

@@ -24,12 +24,14 @@ struct Stream {
 }
 
 struct State {
+    /// The lease id; 0 until the first write needs one (etcd never grants id 0).
     id: i64,
     /// The keep-alive stream; `None` until first used and after it broke.
     stream: Option<Stream>,
 }
 
-/// Owns the lease every key of this process is attached to.
+/// Owns the lease every key of this process is attached to, granted by the first write that
+/// needs it: a process that only looks up never holds a lease.
 ///
 /// Keep-alives go over ONE stream that stays open between heartbeats; a broken stream
 /// (etcd restarted, connection lost) is re-opened by the next keep-alive.
@@ -42,21 +44,37 @@ pub(crate) struct LeaseKeeper {
 }
 
 impl LeaseKeeper {
-    /// Grants a lease of `ttl_seconds`.
-    pub(crate) async fn grant(client: Client, ttl_seconds: i64, timeout: Duration) -> Result<Self> {
-        let id = grant(&client, ttl_seconds).await?;
-        Ok(LeaseKeeper {
+    /// A keeper of leases of `ttl_seconds`; none is granted yet.
+    pub(crate) fn new(client: Client, ttl_seconds: i64, timeout: Duration) -> Self {
+        LeaseKeeper {
             client,
             ttl_seconds,
             timeout,
-            state: Mutex::new(State { id, stream: None }),
-            current: AtomicI64::new(id),
-        })
+            state: Mutex::new(State {
+                id: 0,
+                stream: None,
+            }),
+            current: AtomicI64::new(0),
+        }
     }
 
-    /// The current lease id.
+    /// The current lease id; 0 while none was needed yet.
     pub(crate) fn id(&self) -> i64 {
         self.current.load(Ordering::Acquire)
+    }
+
+    /// The current lease id, granting the first lease now if there is none yet.
+    pub(crate) async fn id_or_grant(&self) -> Result<i64> {
+        let current = self.id();
+        if current != 0 {
+            return Ok(current);
+        }
+        let mut state = self.state.lock().await;
+        if state.id == 0 {
+            state.id = grant(&self.client, self.ttl_seconds).await?;
+            self.current.store(state.id, Ordering::Release);
+        }
+        Ok(state.id)
     }
 
     /// Sends ONE keep-alive and reads its answer; re-opens the stream once if it broke.
@@ -66,6 +84,10 @@ impl LeaseKeeper {
     pub(crate) async fn keep_alive(&self) -> Result<KeepAlive> {
         let mut state = self.state.lock().await;
         let id = state.id;
+        if id == 0 {
+            // No lease yet means no key of ours to keep alive.
+            return Ok(KeepAlive::Alive);
+        }
         if let Some(mut stream) = state.stream.take() {
             let exchange = async {
                 stream.sender.keep_alive().await?;
@@ -111,9 +133,13 @@ impl LeaseKeeper {
         Ok(Some(id))
     }
 
-    /// Revokes the lease (best effort), deleting every key attached to it.
+    /// Revokes the lease (best effort), deleting every key attached to it; nothing to do when
+    /// none was granted.
     pub(crate) async fn revoke(&self) -> Result<()> {
         let id = self.id();
+        if id == 0 {
+            return Ok(());
+        }
         self.client
             .clone()
             .lease_revoke(id)

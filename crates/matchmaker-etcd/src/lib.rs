@@ -21,8 +21,9 @@
 //!   collide with another pair: `/`, `%`, spaces, control characters and non-ASCII are all
 //!   encoded, and `%2F` becomes `%252F`. The value is small JSON:
 //!   `{"topic", "host", "instance", "registered_at_ms", "metadata"?}`.
-//! - **Heartbeat = lease**: [`connect`] grants ONE lease (TTL from the config, default 10 s,
-//!   at least 2 s, etcd's floor) and attaches every key to it. A heartbeat is one keep-alive on a
+//! - **Heartbeat = lease**: the first registration grants ONE lease (TTL from the config,
+//!   default 10 s, at least 2 s, etcd's floor) and every key is attached to it; a matchmaker that
+//!   only looks up (a one-shot `matchmaker queues`, say) never grants one. A heartbeat is one keep-alive on a
 //!   long-lived stream, whatever the number of registrations. Bulk re-registration goes in
 //!   transactions of at most 128 operations (etcd's default `--max-txn-ops`).
 //! - **Lookups never touch the network**: the prefix is listed once, then one watch from the

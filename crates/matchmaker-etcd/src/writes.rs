@@ -54,7 +54,7 @@ impl EtcdBackend {
         &self,
         registrations: &[&Registration],
     ) -> std::result::Result<(), WriteError> {
-        let lease = self.lease.id();
+        let lease = self.lease.id_or_grant().await.map_err(WriteError::Other)?;
         for chunk in registrations.chunks(MAX_TXN_OPS) {
             let operations: Vec<TxnOp> = chunk.iter().map(|r| self.put_op(r, lease)).collect();
             let response = self
@@ -76,7 +76,7 @@ impl EtcdBackend {
         &self,
         registration: &Registration,
     ) -> std::result::Result<bool, WriteError> {
-        let lease = self.lease.id();
+        let lease = self.lease.id_or_grant().await.map_err(WriteError::Other)?;
         let key = self.keys.key(&registration.topic, &registration.host);
         let txn = Txn::new()
             .when([Compare::version(key, CompareOp::Equal, 0)])
