@@ -193,6 +193,31 @@ fn register_without_validation_is_caught() {
     );
 }
 
+struct StubFactory;
+
+#[async_trait]
+impl Factory for StubFactory {
+    async fn create(&self, _namespace: &str) -> Result<Box<dyn MatchMaker>> {
+        Ok(Box::new(StaticMatchMaker::stub()))
+    }
+}
+
+#[test]
+fn register_that_accepts_display_spoofing_or_blank_keys_is_caught() {
+    for name in [
+        "input::bidi_zero_width_and_format_characters_are_rejected",
+        "input::topics_and_hosts_made_only_of_whitespace_are_rejected",
+    ] {
+        let capabilities = Capabilities::static_rules(Flavor::Stub);
+        let (control, output) = run_one(Arc::new(StubFactory), capabilities.clone(), name);
+        assert_eq!(
+            control.num_passed, 1,
+            "{name} fails on a validating stub:\n{output}"
+        );
+        assert_fails(Arc::new(LenientStubFactory), capabilities, name);
+    }
+}
+
 struct LocalhostFactory(&'static str);
 
 #[async_trait]
