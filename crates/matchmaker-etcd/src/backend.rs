@@ -7,7 +7,7 @@ use matchmaker_core::{Registration, Result};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
-use crate::cache::{CacheStatus, RegistrationCache};
+use crate::cache::{CacheStatus, CachedEntry, RegistrationCache};
 use crate::config::EtcdConfig;
 use crate::connection::connect_client;
 use crate::errors::BACKEND;
@@ -46,6 +46,8 @@ pub struct EtcdBackend {
     /// so a key can never linger on a lease that is still kept alive.
     pub(crate) pending_deletes: std::sync::Mutex<BTreeSet<Registration>>,
     watcher: JoinHandle<()>,
+    /// With several endpoints: keeps the client's balancer to the members that answer.
+    member_keeper: Option<JoinHandle<()>>,
 }
 
 impl EtcdBackend {
@@ -57,10 +59,10 @@ impl EtcdBackend {
     pub async fn connect(config: &EtcdConfig) -> Result<Self> {
         config.validate()?;
         let keys = KeySpace::new(&config.prefix)?;
-        let client = connect_client(config).await?;
+        let (client, member_keeper) = connect_client(config).await?;
         let lease = LeaseKeeper::new(client.clone(), config.ttl_seconds(), config.request_timeout);
         let cache = RegistrationCache::new();
-        let (entries, revision) = list_prefix(&client, &keys).await?;
+        let (entries, revision) = list_within(&client, &keys, config.connect_timeout).await?;
         cache.replace_all(entries, revision);
         let watcher = PrefixWatcher {
             client: client.clone(),
@@ -94,6 +96,7 @@ impl EtcdBackend {
             owned: Mutex::new(BTreeSet::new()),
             pending_deletes: std::sync::Mutex::new(BTreeSet::new()),
             watcher,
+            member_keeper,
         })
     }
 
@@ -125,9 +128,31 @@ impl EtcdBackend {
     }
 }
 
+/// The first listing of the prefix, retried while etcd says it is briefly unable (a leader
+/// election right after a member died: "leader changed", "no leader"), up to `bound`.
+async fn list_within(
+    client: &Client,
+    keys: &KeySpace,
+    bound: std::time::Duration,
+) -> Result<(Vec<(String, String, CachedEntry)>, i64)> {
+    let deadline = tokio::time::Instant::now() + bound;
+    loop {
+        match list_prefix(client, keys).await {
+            Err(error) if error.is_transient() && tokio::time::Instant::now() < deadline => {
+                tracing::debug!(%error, "etcd not ready for the first listing; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 impl Drop for EtcdBackend {
     fn drop(&mut self) {
         self.watcher.abort();
+        if let Some(keeper) = &self.member_keeper {
+            keeper.abort();
+        }
     }
 }
 

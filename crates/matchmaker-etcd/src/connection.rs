@@ -4,20 +4,25 @@ use std::time::Duration;
 
 use etcd_client::{Certificate, Client, ConnectOptions, Identity, TlsOptions};
 use matchmaker_core::{Error, Result};
+use tokio::task::JoinHandle;
 
 use crate::config::{EtcdConfig, EtcdTls};
-use crate::errors::from_client;
+use crate::members::{connect_to_live_members, member_url};
 
 /// HTTP/2 pings detect a dead connection that sends no RST (etcd refuses pings more often
 /// than every 5 s by default).
 const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(10);
 const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Connects (and authenticates, when a user is configured).
+/// Connects (and authenticates, when a user is configured) through the members that answer
+/// with a leader; with several endpoints, also returns the task that keeps the client's
+/// balancer to the live members (see [`crate::members`]).
 ///
 /// One client serves the whole backend: its channel reconnects by itself for unary calls
 /// after etcd restarts; only the streams (watch, keep-alive) must be re-opened.
-pub(crate) async fn connect_client(config: &EtcdConfig) -> Result<Client> {
+pub(crate) async fn connect_client(
+    config: &EtcdConfig,
+) -> Result<(Client, Option<JoinHandle<()>>)> {
     let mut options = ConnectOptions::new()
         .with_connect_timeout(config.connect_timeout)
         .with_timeout(config.request_timeout)
@@ -35,9 +40,12 @@ pub(crate) async fn connect_client(config: &EtcdConfig) -> Result<Client> {
     if let Some(tls) = &config.tls {
         options = options.with_tls(tls_options(tls)?);
     }
-    Client::connect(&config.endpoints, Some(options))
-        .await
-        .map_err(from_client)
+    let urls: Vec<String> = config
+        .endpoints
+        .iter()
+        .map(|endpoint| member_url(endpoint.trim(), config.tls.is_some()))
+        .collect();
+    connect_to_live_members(&urls, options, config.connect_timeout).await
 }
 
 fn tls_options(tls: &EtcdTls) -> Result<TlsOptions> {

@@ -76,6 +76,7 @@ mod errors;
 mod hooks;
 pub mod keys;
 mod lease;
+mod members;
 mod record;
 mod url;
 mod watcher;

@@ -1,10 +1,12 @@
-//! A throwaway single-member etcd on loopback, and the etcd that `cargo xtask` shares with tests.
+//! Throwaway etcd on loopback (one member, or a cluster), and the etcd `cargo xtask` shares with tests.
 
+mod cluster;
 mod server;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+pub use cluster::EtcdCluster;
 pub use server::{EtcdOptions, EtcdServer, TlsFiles};
 
 use crate::provision::{BinarySpec, DebianBinary, Provisioned};

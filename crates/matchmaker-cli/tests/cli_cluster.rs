@@ -1,0 +1,62 @@
+//! The `matchmaker` binary against a 3-member etcd cluster with one member SIGKILLed: 100 fresh
+//! `queues` calls given all three endpoints, in every order, all succeed.
+
+mod support;
+
+use matchmaker_testkit::etcd::EtcdCluster;
+use support::{outcome, run};
+
+#[test]
+fn with_one_member_killed_100_fresh_queues_calls_in_every_endpoint_order_succeed() {
+    let mut cluster = match EtcdCluster::start(3) {
+        Ok(cluster) => cluster,
+        Err(error) if matchmaker_testkit::required() => {
+            panic!("a 3-member etcd cluster could not start: {error}")
+        }
+        Err(error) => {
+            eprintln!("skipping: {error}");
+            return;
+        }
+    };
+    let endpoints = cluster.endpoints();
+    let space = format!("mm-cli-cluster-{:08x}", std::process::id());
+    let url = |order: &[String]| format!("etcd://{}/{space}", order.join(","));
+    let (code, _, stderr) = outcome(&run(&[
+        "--url",
+        &url(&endpoints),
+        "register",
+        "scheduler",
+        "node-c",
+        "--ttl",
+        "60s",
+    ]));
+    assert_eq!(code, Some(0), "{stderr}");
+
+    cluster.kill(0);
+    let orders: Vec<Vec<String>> = [
+        [0, 1, 2],
+        [0, 2, 1],
+        [1, 0, 2],
+        [1, 2, 0],
+        [2, 0, 1],
+        [2, 1, 0],
+    ]
+    .iter()
+    .map(|order| {
+        order
+            .iter()
+            .map(|&index| endpoints[index].clone())
+            .collect()
+    })
+    .collect();
+    for call in 0..100 {
+        let order = &orders[call % orders.len()];
+        let (code, stdout, stderr) =
+            outcome(&run(&["--url", &url(order), "queues", "fanout~scheduler"]));
+        assert_eq!(code, Some(0), "call {call} via {order:?}: {stderr}");
+        assert!(
+            stdout.contains("node-c"),
+            "call {call} via {order:?}: {stdout}"
+        );
+    }
+}
