@@ -112,6 +112,14 @@ fn fanout_in_unstable_order_is_caught() {
 }
 
 #[test]
+fn a_topic_lookup_that_always_picks_the_same_host_is_caught() {
+    assert_fake_defect_fails(
+        Defect::OnlyTheFirstHost,
+        "heartbeat::topic_lookups_spread_over_every_live_host",
+    );
+}
+
+#[test]
 fn ack_alive_that_does_not_recreate_is_caught() {
     assert_fake_defect_fails(
         Defect::AckAliveDoesNotRecreate,

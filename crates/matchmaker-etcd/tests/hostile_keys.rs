@@ -84,17 +84,26 @@ async fn hostile_topics_and_hosts_are_rejected_or_stay_encoded_inside_the_prefix
         );
     }
 
-    // The other instance decodes every pair exactly.
-    let listed = b.list(None).await.unwrap();
-    let pairs: BTreeSet<(String, String)> = listed
-        .into_iter()
-        .map(|info| (info.topic, info.host))
-        .collect();
+    // The other instance decodes every pair exactly, once its watch has delivered A's writes
+    // (B's list reads its watch-fed cache, which trails A's writes by a few milliseconds).
     let expected: BTreeSet<(String, String)> = accepted
         .iter()
         .map(|(topic, host)| (topic.to_string(), host.to_string()))
         .collect();
-    assert_eq!(pairs, expected);
+    let pairs_of_b = || async {
+        b.list(None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|info| (info.topic, info.host))
+            .collect::<BTreeSet<(String, String)>>()
+    };
+    let caught_up = support::eventually(std::time::Duration::from_secs(10), || async {
+        pairs_of_b().await.len() >= expected.len()
+    })
+    .await;
+    assert!(caught_up.is_some(), "B's cache never held every pair");
+    assert_eq!(pairs_of_b().await, expected);
     assert_eq!(fanout_hosts(&b, "a/b").await, ["h1"]);
     assert_eq!(
         fanout_hosts(&b, "plain").await,

@@ -25,6 +25,11 @@ pub(crate) fn trials(plan: &Plan) -> Vec<Trial> {
             topic_lookup_returns_one_live_host,
         ),
         plan.backend(
+            "heartbeat::topic_lookups_spread_over_every_live_host",
+            heartbeat,
+            topic_lookups_spread_over_every_live_host,
+        ),
+        plan.backend(
             "heartbeat::fanout_returns_all_live_hosts_in_stable_order",
             heartbeat,
             fanout_returns_all_live_hosts_in_stable_order,
@@ -102,6 +107,31 @@ async fn topic_lookup_returns_one_live_host(cx: Context) -> Outcome {
         ensure!(
             live,
             "queues(\"t\"): expected (\"t.<host>\", Some(<host>)) with host one of {hosts:?}, got {route:?}"
+        );
+    }
+    Ok(())
+}
+
+/// The strategy (`random` by default, or `round-robin`) must reach every live host: a backend
+/// that always picks the same one fails. With 3 hosts and 300 random picks the chance that a
+/// host is never picked is about 3 x (2/3)^300, below 1e-52.
+async fn topic_lookups_spread_over_every_live_host(cx: Context) -> Outcome {
+    let matchmaker = cx.matchmaker().await?;
+    let matchmaker = &*matchmaker;
+    let hosts = ["h1", "h2", "h3"];
+    for host in hosts {
+        register(matchmaker, "spread", host).await?;
+    }
+    let mut picked = std::collections::BTreeMap::<String, usize>::new();
+    for _ in 0..300 {
+        for route in lookup(matchmaker, "spread").await? {
+            *picked.entry(route.host.unwrap_or_default()).or_default() += 1;
+        }
+    }
+    for host in hosts {
+        ensure!(
+            picked.get(host).copied().unwrap_or(0) > 0,
+            "queues(\"spread\") never picked {host} in 300 lookups: {picked:?}"
         );
     }
     Ok(())

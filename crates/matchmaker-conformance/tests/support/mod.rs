@@ -32,6 +32,8 @@ pub enum Defect {
     TopicMatchesByPrefix,
     /// Registrations never expire.
     NeverExpires,
+    /// Only the first live host is ever served (as a backend that always picks the same one).
+    OnlyTheFirstHost,
 }
 
 /// One namespace's registry: `(topic, host)` -> expiry deadline.
@@ -83,6 +85,9 @@ impl HostDirectory for FakeRegistry {
         hosts.dedup();
         if self.has(Defect::FanoutInReverseOrder) {
             hosts.reverse();
+        }
+        if self.has(Defect::OnlyTheFirstHost) {
+            hosts.truncate(1);
         }
         Ok(hosts)
     }
