@@ -75,10 +75,7 @@ impl EtcdCluster {
                     client_port,
                 });
             }
-            let mut cluster = EtcdCluster {
-                members,
-                _dir: dir,
-            };
+            let mut cluster = EtcdCluster { members, _dir: dir };
             for index in 0..size {
                 cluster.wait_ready(index)?;
             }
