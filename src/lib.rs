@@ -31,7 +31,7 @@
 //! | `stub` | yes | `matchmaker::stub`: the original `MatchMakerStub`, keys returned untouched | `stub://` | nothing |
 //! | `memory` | yes | `matchmaker::memory`: an in-process registry with TTL expiry, for one process or tests | `memory://[name]` | nothing |
 //! | `ring` | no | `matchmaker::ring`: a static topic-to-hosts file, the original `MatchMakerRing` | `ring:///path/ring.json` | nothing |
-//! | `etcd` | no | `matchmaker::etcd`: one lease per process, watch-fed lookup cache | `etcd://host:port[,host:port...]` (TLS by query options) | `protoc` with its well-known-type includes (`cargo xtask` provides one) |
+//! | `etcd` | no | `matchmaker::etcd`: one lease per process, watch-fed lookup cache | `etcd://host:port[,host:port...]` (TLS by query options) | `protoc` with its well-known-type includes at build time (`PROTOC`/`PROTOC_INCLUDE`, or PATH; `cargo xtask test` provides one) |
 //! | `consul` | no | `matchmaker::consul`: agent services, one TTL check per process, one blocking query | `consul://host:port`, `consuls://host:port` | nothing |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]

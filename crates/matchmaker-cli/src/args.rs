@@ -12,8 +12,8 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "matchmaker", version, after_help = URL_HELP)]
 pub struct Cli {
-    /// Backend URL: memory://, localhost://[host], stub://, ring:///path/ring.json,
-    /// etcd://host:port[,host:port], consul://host:port.
+    /// Backend URL: `memory://`, `localhost://[host]`, `stub://`, `ring:///path/ring.json`,
+    /// `etcd://host:port[,host:port]`, `consul://host:port`.
     #[arg(
         long,
         global = true,
