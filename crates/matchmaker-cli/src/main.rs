@@ -6,7 +6,6 @@
 
 mod args;
 mod commands;
-mod counters;
 mod failure;
 mod output;
 mod shutdown;
@@ -20,7 +19,7 @@ use tracing_subscriber::EnvFilter;
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
     init_tracing(cli.verbose);
-    let counters = cli.metrics.then(counters::Counters::install);
+    let counters = cli.metrics.then(matchmaker::telemetry::Counters::global);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

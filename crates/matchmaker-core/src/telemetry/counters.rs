@@ -1,28 +1,48 @@
-//! `--metrics`: count the library's telemetry counters in-process and print them at exit.
-//!
-//! A minimal `metrics` recorder keeping counters only (the library records nothing else);
-//! the names are documented in `matchmaker_core::telemetry`.
+//! An in-process `metrics` recorder keeping counters only (the library records nothing else):
+//! for the CLI's `--metrics`, for tests, and for applications that want the numbers without an
+//! exporter.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 
 /// The counters seen so far, by rendered name (`name{label="value"}`).
+///
+/// ```
+/// use matchmaker_core::telemetry::{self, Counters};
+///
+/// let counters = Counters::global();
+/// telemetry::lookup("memory");
+/// assert!(counters.get(telemetry::LOOKUPS, "memory") >= 1);
+/// ```
 #[derive(Clone, Default)]
 pub struct Counters {
     values: Arc<Mutex<BTreeMap<String, Arc<AtomicU64>>>>,
 }
 
 impl Counters {
-    /// Installs a recorder feeding these counters as the process-wide one.
-    pub fn install() -> Counters {
-        let counters = Counters::default();
-        if metrics::set_global_recorder(CounterRecorder(counters.clone())).is_err() {
-            tracing::warn!("a metrics recorder is already installed; --metrics shows nothing");
-        }
-        counters
+    /// The process-wide counters, installing their recorder on first use. When another
+    /// `metrics` recorder was installed first, these stay at zero (and a warning says so).
+    pub fn global() -> &'static Counters {
+        static GLOBAL: OnceLock<Counters> = OnceLock::new();
+        GLOBAL.get_or_init(|| {
+            let counters = Counters::default();
+            if metrics::set_global_recorder(CounterRecorder(counters.clone())).is_err() {
+                tracing::warn!("another metrics recorder is installed; these counters stay at 0");
+            }
+            counters
+        })
+    }
+
+    /// The value of counter `name` with label `backend`, 0 when it was never counted.
+    pub fn get(&self, name: &str, backend: &str) -> u64 {
+        let key = format!("{name}{{backend={backend:?}}}");
+        let values = self.values.lock().unwrap_or_else(|p| p.into_inner());
+        values
+            .get(&key)
+            .map_or(0, |value| value.load(Ordering::Relaxed))
     }
 
     /// Every counter as `name{labels} value`, sorted by name.
@@ -82,5 +102,7 @@ mod tests {
             metrics::counter!("demo_total", "backend" => "memory").increment(1);
         });
         assert_eq!(counters.render(), "demo_total{backend=\"memory\"} 3\n");
+        assert_eq!(counters.get("demo_total", "memory"), 3);
+        assert_eq!(counters.get("demo_total", "etcd"), 0);
     }
 }

@@ -1,7 +1,7 @@
 //! Counter names every backend reports through the [`metrics`] facade.
 //!
 //! Nothing is recorded unless the application installs a `metrics` recorder (for example
-//! `metrics-exporter-prometheus`); without one each call is a no-op. Every counter carries a
+//! `metrics-exporter-prometheus`, or [`Counters::global`]); without one each call is a no-op. Every counter carries a
 //! `backend` label (`memory`, `etcd`, `consul`).
 //!
 //! | counter | counted when |
@@ -11,6 +11,10 @@
 //! | `matchmaker_cache_hits_total` | a lookup was answered from a local cache |
 //! | `matchmaker_watch_restarts_total` | a watch or blocking query loop was re-established |
 //! | `matchmaker_lookups_total` | a `queues` lookup ran |
+
+mod counters;
+
+pub use counters::Counters;
 
 /// Name of the heartbeat counter.
 pub const HEARTBEATS_SENT: &str = "matchmaker_heartbeats_sent_total";
