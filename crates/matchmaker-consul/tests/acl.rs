@@ -14,6 +14,7 @@ async fn acl_agent_rejects_a_missing_token_with_unauthorized() {
     let options = ConsulOptions {
         acl: true,
         acl_bootstrap_by_test: true,
+        ..ConsulOptions::default()
     };
     let Some(agent) = own_agent("acl_missing_token", options) else {
         return;
@@ -35,6 +36,7 @@ async fn acl_agent_accepts_the_token_the_test_bootstrapped() {
     let options = ConsulOptions {
         acl: true,
         acl_bootstrap_by_test: true,
+        ..ConsulOptions::default()
     };
     let Some(agent) = own_agent("acl_with_token", options) else {
         return;

@@ -1,70 +1,12 @@
 //! TLS with a test CA and user/password auth, each against an etcd started for the test.
 
-use std::path::{Path, PathBuf};
-
 use matchmaker_core::{Error, MatchMaker};
 use matchmaker_etcd::{EtcdConfig, EtcdTls};
-use matchmaker_testkit::etcd::{EtcdOptions, TlsFiles};
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
+use matchmaker_testkit::etcd::EtcdOptions;
+use matchmaker_testkit::pki::write_pki;
 
 mod support;
 use support::{config, fanout_hosts, own_server, random_prefix, restart};
-
-/// PEM files of a throwaway CA, a server certificate for 127.0.0.1 and a client certificate.
-struct TestPki {
-    ca: PathBuf,
-    server_cert: PathBuf,
-    server_key: PathBuf,
-    client_cert: PathBuf,
-    client_key: PathBuf,
-}
-
-fn write_pki(dir: &Path) -> TestPki {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "matchmaker test CA");
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-
-    let leaf = |names: Vec<String>, usage: ExtendedKeyUsagePurpose, stem: &str| {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(names).unwrap();
-        params.distinguished_name.push(DnType::CommonName, stem);
-        params.extended_key_usages = vec![usage];
-        let cert = params.signed_by(&key, &issuer).unwrap();
-        let cert_path = dir.join(format!("{stem}.pem"));
-        let key_path = dir.join(format!("{stem}-key.pem"));
-        std::fs::write(&cert_path, cert.pem()).unwrap();
-        std::fs::write(&key_path, key.serialize_pem()).unwrap();
-        (cert_path, key_path)
-    };
-    let (server_cert, server_key) = leaf(
-        vec!["127.0.0.1".into(), "localhost".into()],
-        ExtendedKeyUsagePurpose::ServerAuth,
-        "server",
-    );
-    let (client_cert, client_key) = leaf(
-        vec!["client".into()],
-        ExtendedKeyUsagePurpose::ClientAuth,
-        "client",
-    );
-    let ca = dir.join("ca.pem");
-    std::fs::write(&ca, ca_cert.pem()).unwrap();
-    TestPki {
-        ca,
-        server_cert,
-        server_key,
-        client_cert,
-        client_key,
-    }
-}
 
 /// The password of etcd's `root` user once [`enable_root_password`] has run.
 const ROOT_PASSWORD: &str = "root-secret";
@@ -91,11 +33,7 @@ async fn tls_with_a_test_ca_and_client_certificate_works_and_no_certificate_is_r
     let dir = tempfile::tempdir().unwrap();
     let pki = write_pki(dir.path());
     let options = EtcdOptions {
-        tls: Some(TlsFiles {
-            ca: pki.ca.clone(),
-            cert: pki.server_cert.clone(),
-            key: pki.server_key.clone(),
-        }),
+        tls: Some(pki.server_files()),
         client_cert_auth: true,
     };
     let Some(server) = own_server("tls_with_a_test_ca", options) else {

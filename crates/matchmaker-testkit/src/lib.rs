@@ -16,6 +16,7 @@ pub mod consul;
 mod error;
 pub mod etcd;
 pub mod http;
+pub mod pki;
 mod process;
 pub mod provision;
 mod readiness;
@@ -25,6 +26,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 
 pub use error::TestkitError;
+pub use etcd::TlsFiles;
 
 /// Environment variable that turns a missing real server into a test failure instead of a skip.
 pub const TEST_REQUIRED_ENV: &str = "MATCHMAKER_TEST_REQUIRED";

@@ -130,6 +130,7 @@ fn acl_agent_left_for_the_test_to_bootstrap_hands_out_one_working_token() {
     let options = ConsulOptions {
         acl: true,
         acl_bootstrap_by_test: true,
+        ..ConsulOptions::default()
     };
     let agent = ConsulAgent::start_with_binary(&binary, options).expect("starts");
     assert_eq!(agent.management_token(), None);

@@ -19,6 +19,9 @@ pub struct ConsulOptions {
     /// With `acl`, configure no master token so the test bootstraps the ACL system itself
     /// (`PUT /v1/acl/bootstrap`, or [`ConsulAgent::bootstrap_acl`]).
     pub acl_bootstrap_by_test: bool,
+    /// Also serve the HTTP API over HTTPS with these files (see [`ConsulAgent::https_addr`]),
+    /// requiring client certificates signed by their CA there; plain HTTP stays on.
+    pub tls: Option<crate::TlsFiles>,
 }
 
 /// A running `consul agent -dev` on loopback. Dropping it kills the agent.
@@ -30,6 +33,7 @@ pub struct ConsulAgent {
     // Field order matters: the process dies before its directory is removed.
     process: ServerProcess,
     http_port: u16,
+    https_port: Option<u16>,
     management_token: Option<String>,
     version: Option<String>,
     _dir: TempDir,
@@ -69,6 +73,15 @@ impl ConsulAgent {
                 flag.push(config.as_os_str());
                 args.push(flag);
             }
+            let https_port = options.tls.as_ref().map(|_| free_port());
+            if let (Some(tls), Some(port)) = (&options.tls, https_port) {
+                let config = dir.path().join("tls.hcl");
+                std::fs::write(&config, tls_config(tls, port))
+                    .map_err(|err| TestkitError::io("writing the TLS config", err))?;
+                let mut flag = OsString::from("-config-file=");
+                flag.push(config.as_os_str());
+                args.push(flag);
+            }
             let launch = Launch {
                 server: "consul",
                 program: binary.to_path_buf(),
@@ -79,6 +92,7 @@ impl ConsulAgent {
             let mut agent = ConsulAgent {
                 process: ServerProcess::spawn(launch)?,
                 http_port,
+                https_port,
                 management_token,
                 version: version.clone(),
                 _dir: dir,
@@ -96,6 +110,11 @@ impl ConsulAgent {
     /// The HTTP API's port.
     pub fn http_port(&self) -> u16 {
         self.http_port
+    }
+
+    /// HTTPS API address `127.0.0.1:port`, when started with [`ConsulOptions::tls`].
+    pub fn https_addr(&self) -> Option<String> {
+        self.https_port.map(|port| format!("127.0.0.1:{port}"))
     }
 
     /// HTTP API base URL, `http://127.0.0.1:port`.
@@ -214,6 +233,17 @@ fn dev_agent_args(http_port: u16) -> Vec<OsString> {
     .collect()
 }
 
+/// HCL serving the API over HTTPS on `port` with `tls`'s files, client certificates required.
+fn tls_config(tls: &crate::TlsFiles, port: u16) -> String {
+    format!(
+        "ports {{\n  https = {port}\n}}\nca_file = {:?}\ncert_file = {:?}\nkey_file = {:?}\n\
+         verify_incoming_https = true\n",
+        tls.ca.display().to_string(),
+        tls.cert.display().to_string(),
+        tls.key.display().to_string()
+    )
+}
+
 /// HCL for ACLs that deny by default; with a master token the agent also uses it for itself.
 fn acl_config(master_token: Option<&str>) -> String {
     let tokens = master_token
@@ -292,6 +322,7 @@ mod tests {
         let options = ConsulOptions {
             acl: false,
             acl_bootstrap_by_test: true,
+            ..ConsulOptions::default()
         };
         let error = ConsulAgent::start_with_binary(Path::new("/bin/false"), options).unwrap_err();
         assert!(matches!(error, TestkitError::InvalidOptions(_)), "{error}");

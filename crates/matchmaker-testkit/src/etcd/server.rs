@@ -12,7 +12,7 @@ use crate::{free_port, http, TestkitError};
 /// Log line etcd prints once it serves clients (used for TLS servers, where we cannot GET /health).
 const READY_LINE: &str = "ready to serve client requests";
 
-/// PEM files for an etcd server that serves clients over TLS.
+/// PEM files for a server (etcd or Consul) that serves clients over TLS.
 #[derive(Debug, Clone)]
 pub struct TlsFiles {
     /// CA certificate that signed the client certificates (`--trusted-ca-file`).
