@@ -6,7 +6,7 @@ use tempfile::TempDir;
 
 use crate::process::{Launch, ServerProcess};
 use crate::readiness::{retry_on_port_clash, wait_until_ready, READY_TIMEOUT};
-use crate::{free_port, http, TestkitError};
+use crate::{free_port, TestkitError};
 
 /// One member: its process and client port.
 #[derive(Debug)]
@@ -110,16 +110,7 @@ impl EtcdCluster {
     fn wait_ready(&mut self, index: usize) -> Result<(), TestkitError> {
         let endpoint = self.endpoint(index);
         wait_until_ready(&mut self.members[index].process, READY_TIMEOUT, |_| {
-            let response = http::get(&endpoint, "/health", &[])?;
-            if response.status == 200 && response.body.contains("\"health\":\"true\"") {
-                Ok(())
-            } else {
-                Err(format!(
-                    "/health answered {} {}",
-                    response.status,
-                    response.body.trim()
-                ))
-            }
+            super::check_health(&endpoint)
         })
     }
 }

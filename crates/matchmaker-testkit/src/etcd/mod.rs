@@ -47,6 +47,21 @@ pub fn binary() -> Result<PathBuf, TestkitError> {
     provision().map(|tool| tool.path)
 }
 
+/// Ok when etcd at `endpoint` (plain HTTP) answers `/health` with `"health":"true"`, else what
+/// it answered.
+pub(crate) fn check_health(endpoint: &str) -> Result<(), String> {
+    let response = crate::http::get(endpoint, "/health", &[])?;
+    if response.status == 200 && response.body.contains("\"health\":\"true\"") {
+        Ok(())
+    } else {
+        Err(format!(
+            "/health answered {} {}",
+            response.status,
+            response.body.trim()
+        ))
+    }
+}
+
 /// The version reported by `etcd --version` (for example `3.4.23`), if it can be read.
 pub fn version(binary: &Path) -> Option<String> {
     let output = std::process::Command::new(binary)

@@ -147,16 +147,7 @@ impl EtcdServer {
                 }
                 return Ok(());
             }
-            let response = http::get(&endpoint, "/health", &[])?;
-            if response.status == 200 && response.body.contains("\"health\":\"true\"") {
-                Ok(())
-            } else {
-                Err(format!(
-                    "/health answered {} {}",
-                    response.status,
-                    response.body.trim()
-                ))
-            }
+            super::check_health(&endpoint)
         })
     }
 }
