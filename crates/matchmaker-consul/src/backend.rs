@@ -143,7 +143,7 @@ impl ConsulBackend {
 
     /// One direct `?passing` query of the topic's service, applied to its cache once the watch
     /// has its first answer (so the change is reported as an event), over whatever the watch
-    /// applied last: it is the newer of the two. True when `done` holds.
+    /// applied last, which it is newer than. True when `done` holds.
     async fn query_into_cache(
         &self,
         cache: &TopicCache,
@@ -151,9 +151,12 @@ impl ConsulBackend {
         done: &impl Fn(&BTreeSet<String>) -> bool,
     ) -> Result<bool> {
         let context = &self.watchers.context;
-        let (entries, index) = self.lookups.health_service(&cache.name, true, None).await?;
+        let (entries, _) = self.lookups.health_service(&cache.name, true, None).await?;
         let members: Members = context.members_of(&entries);
         if cache.loaded(self.request_timeout).await.is_ok() {
+            // Kept under the watch's own index: `health/service` counts its index differently,
+            // and a higher one would make the cache refuse the watch's next answers.
+            let index = cache.snapshot().index;
             context.apply(cache, members, index, true);
         }
         let snapshot = cache.snapshot();
