@@ -42,8 +42,6 @@ pub struct CacheStatus {
 pub struct ConsulBackend {
     registrar: Registrar,
     watchers: Arc<Watchers>,
-    /// The lane of direct reads (`is_alive`, a lookup's fallback query).
-    lookups: ConsulClient,
     request_timeout: Duration,
     heartbeat_interval: Duration,
 }
@@ -64,8 +62,7 @@ impl ConsulBackend {
         ));
         Ok(ConsulBackend {
             registrar: Registrar::new(writes, config, node),
-            watchers: Watchers::new(context, lookups.clone()),
-            lookups,
+            watchers: Watchers::new(context, lookups),
             request_timeout: config.request_timeout,
             heartbeat_interval: config.heartbeat.interval(),
         })
@@ -151,7 +148,11 @@ impl ConsulBackend {
         done: &impl Fn(&BTreeSet<String>) -> bool,
     ) -> Result<bool> {
         let context = &self.watchers.context;
-        let (entries, _) = self.lookups.health_service(&cache.name, true, None).await?;
+        let (entries, _) = self
+            .watchers
+            .lookups
+            .health_service(&cache.name, true, None)
+            .await?;
         let members: Members = context.members_of(&entries);
         if cache.loaded(self.request_timeout).await.is_ok() {
             // Kept under the watch's own index: `health/service` counts its index differently,
@@ -238,7 +239,11 @@ impl HeartbeatBackend for ConsulBackend {
     /// the pair's service exists anywhere in the cluster and all its checks pass.
     async fn is_alive(&self, topic: &str, host: &str) -> Result<bool> {
         let name = naming::service_name(self.namespace(), topic);
-        let (entries, _) = self.lookups.health_service(&name, true, None).await?;
+        let (entries, _) = self
+            .watchers
+            .lookups
+            .health_service(&name, true, None)
+            .await?;
         let members = self.watchers.context.members_of(&entries);
         Ok(members.get(topic).is_some_and(|hosts| hosts.contains(host)))
     }

@@ -24,8 +24,9 @@ use crate::naming::{self, META_NAMESPACE, META_TOPIC};
 /// The loop of one backend and its caches; dropping the backend aborts the loop.
 pub(crate) struct Watchers {
     pub context: Arc<CacheContext>,
-    /// The lane that learns a hashed service name's topic (one query per new name).
-    lookups: ConsulClient,
+    /// The lane of direct reads: a hashed service name's topic (one query per new name), and
+    /// the backend's `is_alive` and fallback lookups.
+    pub lookups: ConsulClient,
     caches: Mutex<HashMap<String, Arc<TopicCache>>>,
     /// The last answer and its index; None until the loop's first answer.
     latest: Mutex<Option<(Arc<NamespaceView>, u64)>>,
