@@ -163,20 +163,32 @@ impl ConsulAgent {
 
     /// Bootstraps the ACL system (`PUT /v1/acl/bootstrap`) and returns the new management token.
     /// Only works once, on an agent started with `acl` and `acl_bootstrap_by_test`.
+    ///
+    /// Right after the leader is elected, Consul 1.4–1.10 answer `500 The ACL system is
+    /// currently in legacy mode.` until the leader has finished setting up the new ACL system;
+    /// that answer consumes nothing, so it is retried for up to the readiness timeout.
     pub fn bootstrap_acl(&self) -> Result<String, TestkitError> {
         let failed = |detail: String| TestkitError::Command {
             command: format!("PUT {}/v1/acl/bootstrap", self.http_url()),
             detail,
         };
-        let response = http::request(
-            http::DEFAULT_TIMEOUT,
-            "PUT",
-            &self.addr(),
-            "/v1/acl/bootstrap",
-            &[],
-            "",
-        )
-        .map_err(failed)?;
+        let deadline = std::time::Instant::now() + READY_TIMEOUT;
+        let response = loop {
+            let response = http::request(
+                http::DEFAULT_TIMEOUT,
+                "PUT",
+                &self.addr(),
+                "/v1/acl/bootstrap",
+                &[],
+                "",
+            )
+            .map_err(failed)?;
+            let still_legacy = response.status == 500 && response.body.contains("legacy mode");
+            if !still_legacy || std::time::Instant::now() >= deadline {
+                break response;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
         if response.status != 200 {
             return Err(failed(format!(
                 "{} {}",
