@@ -35,6 +35,12 @@ pub trait Registry: MatchMaker {
 
     /// This process's own registrations, sorted.
     fn registrations(&self) -> Vec<Registration>;
+
+    /// Stops heartbeating and leaves this process's registrations to expire by themselves, at
+    /// most one TTL from now, releasing what only this process kept alive (Consul: its instance
+    /// service). For a process that registers and exits without holding. Nothing to do on
+    /// static backends.
+    async fn leave_to_expire(&self) -> Result<()>;
 }
 
 #[async_trait]
@@ -57,6 +63,10 @@ impl<B: HeartbeatBackend> Registry for HeartbeatMatchMaker<B> {
 
     fn registrations(&self) -> Vec<Registration> {
         HeartbeatMatchMaker::registrations(self)
+    }
+
+    async fn leave_to_expire(&self) -> Result<()> {
+        HeartbeatMatchMaker::leave_to_expire(self).await
     }
 }
 
@@ -105,6 +115,10 @@ impl Registry for NamedStaticMatchMaker {
 
     fn registrations(&self) -> Vec<Registration> {
         Vec::new()
+    }
+
+    async fn leave_to_expire(&self) -> Result<()> {
+        Ok(())
     }
 }
 

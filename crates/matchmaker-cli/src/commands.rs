@@ -114,6 +114,12 @@ impl Context<'_> {
             return Ok(());
         };
         if !hold {
+            // Nothing of this process may outlive the registration's TTL (Consul: its
+            // instance service).
+            self.registry
+                .leave_to_expire()
+                .await
+                .map_err(|e| self.fail(e))?;
             if self.backend() == "memory" {
                 eprintln!("note: memory:// lives in this process only; use --hold to keep it");
             } else {

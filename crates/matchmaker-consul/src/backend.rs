@@ -253,6 +253,13 @@ impl HeartbeatBackend for ConsulBackend {
         self.settle(topic, |hosts| !hosts.contains(host)).await
     }
 
+    /// Gives each registration a TTL check of its own, passing now, in place of its alias of
+    /// the instance service, then deregisters the instance service: each one turns critical
+    /// one TTL from now, and Consul reaps it `deregister_critical_after` later.
+    async fn leave_to_expire(&self, registrations: &[Registration]) -> Result<()> {
+        self.registrar.leave_to_expire(registrations).await
+    }
+
     /// One request per beat for the whole process: pass the instance's TTL check (plus, every
     /// few beats, one request comparing the agent's services with ours). Registrations that
     /// vanished are re-created; when the agent forgot us (restart), everything is.

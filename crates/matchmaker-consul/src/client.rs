@@ -160,6 +160,17 @@ impl ConsulClient {
         self.send(request, "register service").await.map(drop)
     }
 
+    /// Registers the service and removes its checks that `registration` does not define.
+    pub async fn replace_service(&self, registration: &ServiceRegistration) -> Result<()> {
+        let request = self
+            .request(
+                Method::PUT,
+                "/v1/agent/service/register?replace-existing-checks=true",
+            )
+            .json(registration);
+        self.send(request, "replace service").await.map(drop)
+    }
+
     pub async fn deregister_service(&self, service_id: &str) -> Result<()> {
         let path = format!("/v1/agent/service/deregister/{service_id}");
         match self

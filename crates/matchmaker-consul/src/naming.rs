@@ -134,6 +134,12 @@ pub fn alias_check_id(service_id: &str) -> String {
     format!("{service_id}:alias")
 }
 
+/// The ID of the TTL check a registration gets of its own when its process leaves it to
+/// expire (instead of its alias check).
+pub fn own_ttl_check_id(service_id: &str) -> String {
+    format!("{service_id}:ttl")
+}
+
 /// A fresh random instance id: 32 hex digits.
 pub fn new_instance_id() -> String {
     format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))

@@ -97,6 +97,7 @@ impl Registrar {
                 name: "matchmaker process heartbeat".to_owned(),
                 ttl: Some(format!("{}ms", self.ttl.as_millis())),
                 alias_service: None,
+                status: None,
                 deregister_critical_service_after: self.deregister_after(),
             },
         };
@@ -127,11 +128,54 @@ impl Registrar {
                 name: "matchmaker registration alive".to_owned(),
                 ttl: None,
                 alias_service: Some(naming::instance_service_id(&self.instance)),
+                status: None,
                 deregister_critical_service_after: self.deregister_after(),
             },
             id,
         };
         self.client.register_service(&service).await
+    }
+
+    /// The pair's service with a TTL check of its own, passing now, in place of its alias.
+    async fn register_self_timed(&self, registration: &Registration) -> Result<()> {
+        let (topic, host) = (&registration.topic, &registration.host);
+        let id = naming::service_id(&self.namespace, topic, host);
+        let service = ServiceRegistration {
+            name: naming::service_name(&self.namespace, topic),
+            tags: vec![naming::namespace_tag(&self.namespace)],
+            address: host.clone(),
+            meta: self.meta(&[(META_TOPIC, topic), (META_HOST, host)]),
+            check: CheckDefinition {
+                check_id: naming::own_ttl_check_id(&id),
+                name: "matchmaker registration left to expire".to_owned(),
+                ttl: Some(format!("{}ms", self.ttl.as_millis())),
+                alias_service: None,
+                status: Some("passing".to_owned()),
+                deregister_critical_service_after: self.deregister_after(),
+            },
+            id,
+        };
+        self.client.replace_service(&service).await
+    }
+
+    /// Hands each registration a TTL check of its own (passing now, critical one TTL from
+    /// now) and forgets it; once none is left, deregisters the instance service, which
+    /// nothing aliases any more.
+    pub async fn leave_to_expire(&self, registrations: &[Registration]) -> Result<()> {
+        for registration in registrations {
+            self.register_self_timed(registration).await?;
+            self.registrations().remove(registration);
+            lock(&self.fresh).remove(registration);
+            lock(&self.vanished).remove(registration);
+        }
+        let mut registered = self.instance_registered.lock().await;
+        if *registered && self.registrations().is_empty() {
+            self.client
+                .deregister_service(&naming::instance_service_id(&self.instance))
+                .await?;
+            *registered = false;
+        }
+        Ok(())
     }
 
     /// Registers the pair's service (alive once the process's check passes).

@@ -28,6 +28,9 @@ pub(crate) struct CheckDefinition {
     pub ttl: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alias_service: Option<String>,
+    /// Initial status (`passing`); Consul starts a new check critical without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
     pub deregister_critical_service_after: String,
 }
 

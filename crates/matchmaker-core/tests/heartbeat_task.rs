@@ -78,6 +78,9 @@ impl HeartbeatBackend for Recorder {
     async fn expire(&self, _: &str, _: &str) -> Result<()> {
         Ok(())
     }
+    async fn leave_to_expire(&self, _: &[Registration]) -> Result<()> {
+        Ok(())
+    }
 }
 
 fn matchmaker() -> HeartbeatMatchMaker<Recorder> {

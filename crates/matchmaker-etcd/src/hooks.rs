@@ -112,6 +112,16 @@ impl HeartbeatBackend for EtcdBackend {
         self.delete(topic, host).await
     }
 
+    /// The records expire with the lease, at most one TTL after its last keep-alive; this
+    /// process only stops owning them, so nothing re-creates them.
+    async fn leave_to_expire(&self, registrations: &[Registration]) -> Result<()> {
+        let mut owned = self.owned.lock().await;
+        for registration in registrations {
+            owned.remove(registration);
+        }
+        Ok(())
+    }
+
     /// ONE keep-alive for all registrations; re-puts them all if the lease was lost, and
     /// re-creates keys the cache says were deleted from outside.
     async fn heartbeat(&self, registrations: &[Registration]) -> Result<()> {

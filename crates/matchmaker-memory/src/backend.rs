@@ -140,6 +140,11 @@ impl HeartbeatBackend for MemoryBackend {
         Ok(())
     }
 
+    /// Nothing to do: every record already expires one TTL after its last refresh.
+    async fn leave_to_expire(&self, _registrations: &[Registration]) -> Result<()> {
+        Ok(())
+    }
+
     async fn list(&self, topic: Option<&str>) -> Result<Vec<RegistrationInfo>> {
         Ok(self.registry.inner.list(topic))
     }

@@ -151,6 +151,9 @@ impl HeartbeatBackend for FakeRegistry {
         }
         Ok(())
     }
+    async fn leave_to_expire(&self, _: &[Registration]) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Creates matchmakers over one fake registry per namespace (so instances share it).

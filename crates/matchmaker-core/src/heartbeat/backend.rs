@@ -115,6 +115,9 @@ pub trait HostDirectory: Send + Sync {
 ///         self.0.lock().unwrap().remove(&Registration::new(topic, host));
 ///         Ok(())
 ///     }
+///     async fn leave_to_expire(&self, _registrations: &[Registration]) -> Result<()> {
+///         Ok(()) // nothing here depends on this process staying alive
+///     }
 /// }
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -147,6 +150,12 @@ pub trait HeartbeatBackend: HostDirectory + 'static {
 
     /// Removes the pair's registration, whoever made it.
     async fn expire(&self, topic: &str, host: &str) -> Result<()>;
+
+    /// Leaves each of `registrations` to expire by itself, at most one TTL from now, without
+    /// this process, and releases what only this process held (an instance record whose
+    /// liveness the registrations follow). A backend whose records already expire on their own
+    /// only stops re-creating them.
+    async fn leave_to_expire(&self, registrations: &[Registration]) -> Result<()>;
 
     /// Refreshes every registration in `registrations` (a snapshot). The default acknowledges
     /// each one, keeps going past failures and returns the first error.

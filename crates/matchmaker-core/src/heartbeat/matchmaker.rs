@@ -126,6 +126,25 @@ impl<B: HeartbeatBackend> HeartbeatMatchMaker<B> {
             .is_some_and(|handle| !handle.is_finished())
     }
 
+    /// Stops the heartbeat and leaves every registration of this process to expire by itself,
+    /// at most one TTL from now, releasing what only this process kept alive (on Consul, its instance
+    /// service). The registrations stay visible to every instance until then; this process
+    /// forgets them. For a process that registers and exits without holding (the CLI's
+    /// one-shot `register`), so that nothing of it outlives the TTL.
+    pub async fn leave_to_expire(&self) -> Result<()> {
+        MatchMaker::stop_heartbeat(self);
+        let _no_beat = self.shared.beat_gate.write().await;
+        let snapshot: Vec<Registration> = self.registrations();
+        self.shared.backend.leave_to_expire(&snapshot).await?;
+        self.shared.registrations().clear();
+        tracing::info!(
+            backend = self.shared.backend.name(),
+            registrations = snapshot.len(),
+            "matchmaker left its registrations to expire"
+        );
+        Ok(())
+    }
+
     /// Every registration the registry holds, optionally for one topic.
     pub async fn list(&self, topic: Option<&str>) -> Result<Vec<RegistrationInfo>> {
         if let Some(topic) = topic {
@@ -313,6 +332,9 @@ mod tests {
             Ok(false)
         }
         async fn expire(&self, _: &str, _: &str) -> Result<()> {
+            Ok(())
+        }
+        async fn leave_to_expire(&self, _: &[Registration]) -> Result<()> {
             Ok(())
         }
     }
