@@ -45,6 +45,8 @@ pub struct EtcdBackend {
     /// Unregistered pairs whose delete failed (etcd unreachable): retried by each heartbeat,
     /// so a key can never linger on a lease that is still kept alive.
     pub(crate) pending_deletes: std::sync::Mutex<BTreeSet<Registration>>,
+    /// The budget of one request, retry included (see `retry`).
+    pub(crate) request_timeout: std::time::Duration,
     watcher: JoinHandle<()>,
     /// With several endpoints: keeps the client's balancer to the members that answer.
     member_keeper: Option<JoinHandle<()>>,
@@ -95,6 +97,7 @@ impl EtcdBackend {
             metadata: config.metadata.clone(),
             owned: Mutex::new(BTreeSet::new()),
             pending_deletes: std::sync::Mutex::new(BTreeSet::new()),
+            request_timeout: config.request_timeout,
             watcher,
             member_keeper,
         })

@@ -180,12 +180,13 @@ impl HeartbeatBackend for EtcdBackend {
 
 impl EtcdBackend {
     pub(crate) async fn delete(&self, topic: &str, host: &str) -> Result<()> {
-        let response = self
-            .client
-            .clone()
-            .delete(self.keys.key(topic, host), None)
-            .await
-            .map_err(from_client)?;
+        let key = self.keys.key(topic, host);
+        let response = crate::retry::idempotent(self.request_timeout, || {
+            let (mut client, key) = (self.client.clone(), key.clone());
+            async move { client.delete(key, None).await }
+        })
+        .await
+        .map_err(from_client)?;
         let revision = response.header().map_or(0, |header| header.revision());
         self.cache.apply_delete(topic, host, revision);
         Ok(())

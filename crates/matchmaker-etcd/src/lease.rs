@@ -88,12 +88,16 @@ impl LeaseKeeper {
             // No lease yet means no key of ours to keep alive.
             return Ok(KeepAlive::Alive);
         }
+        let started = tokio::time::Instant::now();
         if let Some(mut stream) = state.stream.take() {
             let exchange = async {
                 stream.sender.keep_alive().await?;
                 stream.responses.message().await
             };
-            match tokio::time::timeout(self.timeout, exchange).await {
+            // A stream to a member that died (or whose leader did) hangs: give it a share of
+            // the budget and re-open the stream with the rest (see `retry`).
+            let first_attempt = crate::retry::first_attempt(self.timeout);
+            match tokio::time::timeout(first_attempt, exchange).await {
                 Ok(Ok(Some(answer))) if answer.ttl() > 0 => {
                     state.stream = Some(stream);
                     return Ok(KeepAlive::Alive);
@@ -106,7 +110,8 @@ impl LeaseKeeper {
         }
         // Opening the stream sends a keep-alive and waits for its answer.
         let mut client = self.client.clone();
-        match tokio::time::timeout(self.timeout, client.lease_keep_alive(id)).await {
+        let left = self.timeout.saturating_sub(started.elapsed());
+        match tokio::time::timeout(left, client.lease_keep_alive(id)).await {
             Err(_) => Err(unavailable(
                 "etcd did not answer the lease keep-alive in time",
             )),

@@ -78,6 +78,7 @@ pub mod keys;
 mod lease;
 mod members;
 mod record;
+mod retry;
 mod url;
 mod watcher;
 mod writes;

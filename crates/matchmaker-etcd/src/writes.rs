@@ -10,6 +10,7 @@ use crate::cache::CachedEntry;
 use crate::errors::{from_client, is_lease_not_found, BACKEND};
 use crate::lease::KeepAlive;
 use crate::record::RegistrationRecord;
+use crate::retry;
 
 /// etcd's default `--max-txn-ops`: a bigger transaction is rejected.
 pub(crate) const MAX_TXN_OPS: usize = 128;
@@ -57,12 +58,13 @@ impl EtcdBackend {
         let lease = self.lease.id_or_grant().await.map_err(WriteError::Other)?;
         for chunk in registrations.chunks(MAX_TXN_OPS) {
             let operations: Vec<TxnOp> = chunk.iter().map(|r| self.put_op(r, lease)).collect();
-            let response = self
-                .client
-                .clone()
-                .txn(Txn::new().and_then(operations))
-                .await
-                .map_err(|error| classify(error, lease))?;
+            let txn = Txn::new().and_then(operations);
+            let response = retry::idempotent(self.request_timeout, || {
+                let (mut client, txn) = (self.client.clone(), txn.clone());
+                async move { client.txn(txn).await }
+            })
+            .await
+            .map_err(|error| classify(error, lease))?;
             let revision = response.header().map_or(0, |header| header.revision());
             for registration in chunk {
                 self.remember_put(registration, lease, revision);
@@ -81,12 +83,12 @@ impl EtcdBackend {
         let txn = Txn::new()
             .when([Compare::version(key, CompareOp::Equal, 0)])
             .and_then([self.put_op(registration, lease)]);
-        let response = self
-            .client
-            .clone()
-            .txn(txn)
-            .await
-            .map_err(|error| classify(error, lease))?;
+        let response = retry::idempotent(self.request_timeout, || {
+            let (mut client, txn) = (self.client.clone(), txn.clone());
+            async move { client.txn(txn).await }
+        })
+        .await
+        .map_err(|error| classify(error, lease))?;
         if response.succeeded() {
             let revision = response.header().map_or(0, |header| header.revision());
             self.remember_put(registration, lease, revision);
