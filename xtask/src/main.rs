@@ -4,6 +4,7 @@
 //! real Consul agent started for the run. CI (`.ci/run`) calls exactly this.
 
 mod bench_command;
+mod faults_command;
 mod interrupt;
 mod project;
 mod servers;
@@ -21,6 +22,8 @@ commands:
                         real etcd and Consul
   etcd   [ARGS...]      start etcd only and run `cargo test -p matchmaker-etcd --all-features ARGS`
   consul [ARGS...]      start Consul only and run `cargo test -p matchmaker-consul --all-features ARGS`
+  faults                the fault suite (servers killed, stopped, cut off) and the figures it
+                        measured (RELIABILITY.md); `test` runs it too
   servers               start etcd and Consul, print their environment exports, wait for Ctrl-C
   bench  [etcd|consul]  run the benchmarks (`cargo bench`, own servers), print ratios to baselines
   help                  this text
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
         "test" if rest.is_empty() => test_command::full(),
         "etcd" => test_command::one_backend(servers::Server::Etcd, rest),
         "consul" => test_command::one_backend(servers::Server::Consul, rest),
+        "faults" if rest.is_empty() => test_command::faults(),
         "servers" if rest.is_empty() => servers::serve_until_interrupted(),
         "bench" => bench_command::run(rest),
         "help" | "-h" | "--help" => {

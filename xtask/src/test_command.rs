@@ -1,5 +1,7 @@
-//! `cargo xtask test` (everything) and `cargo xtask etcd|consul` (one backend's tests).
+//! `cargo xtask test` (everything), `cargo xtask etcd|consul` (one backend's tests) and
+//! `cargo xtask faults` (the fault suite).
 
+use crate::faults_command;
 use crate::project::cargo;
 use crate::servers::{self, Server};
 use crate::steps::{self, StepResult};
@@ -26,10 +28,41 @@ pub fn full() -> Result<(), ()> {
         ),
         steps::run("doc", &mut doc),
     ];
-    // --no-fail-fast: one failing test binary must not hide the others' results.
-    let mut test = cargo(&["test", "--workspace", "--all-features", "--no-fail-fast"]);
-    let servers_note = run_tests_with(&[Server::Etcd, Server::Consul], &mut test, &mut results);
+    // --no-fail-fast: one failing test binary must not hide the others' results. The fault
+    // crate runs after, alone and one test at a time: its tests kill servers.
+    faults_command::clear_figures();
+    let mut test = cargo(&[
+        "test",
+        "--workspace",
+        "--all-features",
+        "--no-fail-fast",
+        "--exclude",
+        "matchmaker-faults",
+    ]);
+    let mut faults = faults_command::fault_crate_command();
+    let servers_note = run_tests_with(
+        &[Server::Etcd, Server::Consul],
+        &mut [("tests", &mut test), ("faults", &mut faults)],
+        &mut results,
+    );
+    faults_command::print_figures();
     summarize("xtask test", &results, &servers_note)
+}
+
+/// `cargo xtask faults`: the fault crate and the backends' fault tests, then their figures.
+pub fn faults() -> Result<(), ()> {
+    crate::tools::report(&[Server::Etcd, Server::Consul]);
+    faults_command::clear_figures();
+    let mut backends = faults_command::backend_faults_command();
+    let mut faults = faults_command::fault_crate_command();
+    let mut results = Vec::new();
+    let servers_note = run_tests_with(
+        &[Server::Etcd, Server::Consul],
+        &mut [("tests", &mut backends), ("faults", &mut faults)],
+        &mut results,
+    );
+    faults_command::print_figures();
+    summarize("xtask faults", &results, &servers_note)
 }
 
 /// Starts one server and runs its backend's tests, passing `extra` to `cargo test`.
@@ -38,15 +71,15 @@ pub fn one_backend(server: Server, extra: &[String]) -> Result<(), ()> {
     let mut test = cargo(&["test", "--package", server.package(), "--all-features"]);
     test.args(extra);
     let mut results = Vec::new();
-    let servers_note = run_tests_with(&[server], &mut test, &mut results);
+    let servers_note = run_tests_with(&[server], &mut [("tests", &mut test)], &mut results);
     let command = format!("xtask {server}");
     summarize(&command, &results, &servers_note)
 }
 
-/// Starts `wanted`, runs `test` pointed at them, stops them; returns what was started.
+/// Starts `wanted`, runs each named step pointed at them, stops them; returns what was started.
 fn run_tests_with(
     wanted: &[Server],
-    test: &mut std::process::Command,
+    steps: &mut [(&'static str, &mut std::process::Command)],
     results: &mut Vec<StepResult>,
 ) -> String {
     if crate::interrupt::requested() {
@@ -59,12 +92,17 @@ fn run_tests_with(
             return "servers FAILED to start, tests not run".to_string();
         }
     };
-    running.apply_env(test);
-    let result = steps::run("tests", test);
-    if !result.ok {
-        running.print_log_tails();
+    for (name, command) in steps.iter_mut() {
+        if crate::interrupt::requested() {
+            break;
+        }
+        running.apply_env(command);
+        let result = steps::run(name, command);
+        if !result.ok {
+            running.print_log_tails();
+        }
+        results.push(result);
     }
-    results.push(result);
     let note = running.describe();
     drop(running);
     note

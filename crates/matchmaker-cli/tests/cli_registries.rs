@@ -37,10 +37,14 @@ const BACKENDS: [Backend; 2] = [
 
 type Scenario = fn(&str) -> Result<(), Failed>;
 
-const SCENARIOS: [(&str, Scenario); 3] = [
+const SCENARIOS: [(&str, Scenario); 4] = [
     (
         "killed_holder_is_seen_leaving_by_list_and_watch",
         killed_holder_leaves,
+    ),
+    (
+        "stopped_holder_leaves_past_its_ttl_and_returns_when_resumed",
+        stopped_holder_leaves_and_returns,
     ),
     (
         "register_hold_unregisters_on_sigterm",
@@ -149,10 +153,16 @@ fn killed_holder_leaves(url: &str) -> Result<(), Failed> {
 
     let mut watcher = Running::start(&["--url", url, "--json", "watch", topic]);
     watcher.wait_stderr("watching scheduler", PATIENCE);
+    let killed = Instant::now();
     holder.signal("KILL");
     holder.wait_exit(PATIENCE);
 
     let line = watcher.wait_stdout("\"left\"", LEAVE_WITHIN);
+    matchmaker_testkit::figures::record_duration(
+        &format!("{}: holder SIGKILLed (TTL {TTL})", backend_of(url)),
+        "another process's watch saw it leave after",
+        killed.elapsed(),
+    );
     let event: Value = serde_json::from_str(&line).map_err(|e| format!("{e}: {line}"))?;
     check(event["host"] == "node-a" && event["topic"] == topic, || {
         format!("unexpected event {event}")
@@ -162,6 +172,54 @@ fn killed_holder_leaves(url: &str) -> Result<(), Failed> {
     watcher.signal("TERM");
     let code = watcher.wait_exit(PATIENCE);
     check(code == Some(0), || format!("watch exited {code:?}"))
+}
+
+/// SIGSTOP past the TTL: the holder leaves everyone's view; SIGCONT: its next heartbeat
+/// re-creates the registration and it is back (the heartbeat heals a lost lease or record).
+fn stopped_holder_leaves_and_returns(url: &str) -> Result<(), Failed> {
+    let topic = "paused";
+    let scenario = format!(
+        "{}: holder SIGSTOPped past its TTL, then SIGCONT",
+        backend_of(url)
+    );
+    let mut holder = start_holder(url, topic, "node-p");
+    let mut watcher = Running::start(&["--url", url, "--json", "watch", topic]);
+    watcher.wait_stderr("watching paused", PATIENCE);
+
+    let stopped = Instant::now();
+    holder.signal("STOP");
+    watcher.wait_stdout("\"left\"", LEAVE_WITHIN);
+    matchmaker_testkit::figures::record_duration(
+        &scenario,
+        "left the other processes' view after",
+        stopped.elapsed(),
+    );
+    wait_until_gone(url, topic, "node-p")?;
+
+    let resumed = Instant::now();
+    holder.signal("CONT");
+    watcher.wait_stdout("\"joined\"", LEAVE_WITHIN);
+    matchmaker_testkit::figures::record_duration(
+        &scenario,
+        "back in the other processes' view after SIGCONT",
+        resumed.elapsed(),
+    );
+    let alive = alive_hosts(url, topic)?;
+    check(alive == ["node-p"], || format!("list shows {alive:?}"))?;
+
+    holder.signal("TERM");
+    let code = holder.wait_exit(PATIENCE);
+    check(code == Some(0), || {
+        format!("register --hold exited {code:?}")
+    })?;
+    watcher.signal("TERM");
+    let code = watcher.wait_exit(PATIENCE);
+    check(code == Some(0), || format!("watch exited {code:?}"))
+}
+
+/// `etcd` or `consul`, from a registry URL.
+fn backend_of(url: &str) -> &str {
+    url.split("://").next().unwrap_or(url)
 }
 
 fn hold_unregisters_on_sigterm(url: &str) -> Result<(), Failed> {

@@ -39,6 +39,11 @@ async fn stopped_heartbeats_leave_passing_lookups_within_ttl_plus_one_second() {
         assert!(gone, "{topic} still served after the heartbeat stopped");
     }
     let detection = stopped.elapsed();
+    matchmaker_testkit::figures::record_duration(
+        &format!("Consul: heartbeat stopped (TTL {TTL:?})"),
+        "3 registrations gone from another instance's lookups after the stop",
+        detection,
+    );
     // The last beat came at most one interval before the stop, so this is at most TTL + 1 s
     // after the last heartbeat.
     assert!(

@@ -49,6 +49,17 @@ async fn etcd_killed_and_restarted_recovers_registrations_and_serves_the_stale_c
     })
     .await;
     assert!(fresh.is_some(), "B's watch never came back");
+    let scenario = "etcd single node: SIGKILL, restart on the same data dir";
+    matchmaker_testkit::figures::record_duration(
+        scenario,
+        "another instance's watch back after the restart",
+        fresh.unwrap_or_default(),
+    );
+    matchmaker_testkit::figures::record(
+        scenario,
+        "lookups during the outage",
+        "the last known hosts, marked stale",
+    );
     assert_eq!(b.backend().cache_status().stale_since, None);
     let raw = raw_client(&endpoints).await;
     let back = eventually(Duration::from_secs(5), || async {
@@ -114,6 +125,11 @@ async fn etcd_restarted_without_its_data_gets_everything_reregistered() {
     })
     .await;
     assert!(back.is_some(), "registrations were not re-created");
+    matchmaker_testkit::figures::record_duration(
+        "etcd single node: SIGKILL, restart on an empty data dir",
+        "both registrations re-created by the heartbeat after the restart",
+        back.unwrap_or_default(),
+    );
     let lookups = wait_until_fanout(&a, "conductor", &["host-a"], Duration::from_secs(5)).await;
     assert!(lookups.is_some());
     drop(server);

@@ -33,7 +33,13 @@ async fn lease_revoked_from_outside_is_reregistered_by_the_next_heartbeat() {
     let emptied = wait_until_fanout_is_empty(&b, "conductor", Duration::from_secs(2)).await;
     assert!(emptied.is_some(), "B saw the keys go");
 
+    let healing = std::time::Instant::now();
     a.send_heartbeats().await.unwrap();
+    matchmaker_testkit::figures::record_duration(
+        "etcd: lease revoked from outside (300 registrations)",
+        "the heartbeat that re-put them all took",
+        healing.elapsed(),
+    );
 
     assert_ne!(a.backend().lease_id(), old_lease, "a new lease was granted");
     assert_eq!(keys_under(&raw, &prefix).await.len(), hosts.len());
@@ -61,7 +67,13 @@ async fn key_deleted_from_outside_is_healed_by_the_next_heartbeat() {
     .await;
     assert!(noticed.is_some(), "the watch reported the delete");
 
+    let healing = std::time::Instant::now();
     a.send_heartbeats().await.unwrap();
+    matchmaker_testkit::figures::record_duration(
+        "etcd: a key deleted from outside",
+        "the heartbeat that re-created it took",
+        healing.elapsed(),
+    );
 
     let value = raw.clone().get(key, None).await.unwrap();
     assert_eq!(value.kvs().len(), 1, "the key is back");

@@ -15,6 +15,7 @@ pub mod bench;
 pub mod consul;
 mod error;
 pub mod etcd;
+pub mod figures;
 pub mod http;
 pub mod pki;
 mod process;

@@ -1,12 +1,14 @@
 //! A throwaway Consul dev agent on loopback, and the agent that `cargo xtask` shares with tests.
 
 mod agent;
+mod cluster;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
 pub use agent::{ConsulAgent, ConsulOptions};
+pub use cluster::ConsulCluster;
 
 use crate::provision::{BinarySpec, DebianBinary, Provisioned};
 use crate::TestkitError;
