@@ -130,6 +130,9 @@ impl MatchMaker for NamedStaticMatchMaker {
     async fn queues(&self, key: &str) -> Result<Vec<Route>> {
         self.inner.queues(key).await
     }
+    async fn drain(&self, timeout: std::time::Duration) -> Result<()> {
+        self.inner.drain(timeout).await
+    }
     async fn register(&self, topic: &str, host: &str) -> Result<()> {
         self.inner.register(topic, host).await
     }

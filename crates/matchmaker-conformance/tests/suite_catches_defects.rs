@@ -146,6 +146,14 @@ fn registrations_that_never_expire_are_caught() {
     }
 }
 
+#[test]
+fn a_drain_that_waits_for_the_ttl_is_caught() {
+    assert_fake_defect_fails(
+        Defect::DrainKeepsTheRecords,
+        "heartbeat::drain_removes_every_registration_from_other_instances_without_a_ttl_wait",
+    );
+}
+
 /// A stub whose `register` skips key validation.
 struct LenientStub(StaticMatchMaker);
 
@@ -180,6 +188,9 @@ impl MatchMaker for LenientStub {
     }
     fn stop_heartbeat(&self) {
         self.0.stop_heartbeat()
+    }
+    async fn drain(&self, timeout: Duration) -> Result<()> {
+        self.0.drain(timeout).await
     }
 }
 

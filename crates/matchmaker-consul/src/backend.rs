@@ -253,6 +253,15 @@ impl HeartbeatBackend for ConsulBackend {
         self.settle(topic, |hosts| !hosts.contains(host)).await
     }
 
+    /// Deregisters each registration (waiting, bounded, until the namespace watch shows it
+    /// gone) and then the instance service.
+    async fn drain(&self, registrations: &[Registration]) -> Result<()> {
+        for registration in registrations {
+            self.backend_unregister(registration).await?;
+        }
+        self.registrar.release_instance().await
+    }
+
     /// Gives each registration a TTL check of its own, passing now, in place of its alias of
     /// the instance service, then deregisters the instance service: each one turns critical
     /// one TTL from now, and Consul reaps it `deregister_critical_after` later.

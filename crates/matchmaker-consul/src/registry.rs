@@ -168,6 +168,11 @@ impl Registrar {
             lock(&self.fresh).remove(registration);
             lock(&self.vanished).remove(registration);
         }
+        self.release_instance().await
+    }
+
+    /// Deregisters the instance service once no registration of ours aliases it any more.
+    pub async fn release_instance(&self) -> Result<()> {
         let mut registered = self.instance_registered.lock().await;
         if *registered && self.registrations().is_empty() {
             self.client

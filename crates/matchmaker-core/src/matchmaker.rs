@@ -27,8 +27,11 @@ use crate::{Binding, Exchange, Result, Route};
 /// - `start_heartbeat()` fails with "Register before starting heartbeat." when nothing is
 ///   registered; otherwise beats at once and then every interval. `stop_heartbeat()` stops it,
 ///   is idempotent, and start after stop works. Dropping the matchmaker stops it.
+/// - `drain(timeout)` (not in the original) is the graceful shutdown: it stops the heartbeat,
+///   removes every registration of this matchmaker and what kept them alive (lease, instance
+///   service), and returns once other instances' lookups no longer see them, with no TTL wait.
 /// - Static matchmakers (no registry) accept and validate registrations but keep nothing:
-///   `is_alive` is false and the heartbeat calls do nothing, as in the original.
+///   `is_alive` is false and the heartbeat calls and `drain` do nothing, as in the original.
 #[async_trait]
 pub trait MatchMaker: Send + Sync {
     /// Appends a rule: when `binding` matches, run `exchange`; stop there if `last`.
@@ -62,6 +65,12 @@ pub trait MatchMaker: Send + Sync {
 
     /// Stops the heartbeat task, if any. Idempotent.
     fn stop_heartbeat(&self);
+
+    /// Stops the heartbeat, removes every registration of this matchmaker (and its lease or
+    /// instance record), and returns once other instances' lookups cannot see them any more.
+    /// Fails with [`crate::Error::Unavailable`] if that does not happen within `timeout`; what
+    /// was not removed then stays registered here, so a second `drain` can finish the job.
+    async fn drain(&self, timeout: std::time::Duration) -> Result<()>;
 }
 
 /// Conveniences over [`MatchMaker`], implemented for every matchmaker.
@@ -118,6 +127,9 @@ macro_rules! forward_through {
             }
             fn stop_heartbeat(&self) {
                 (**self).stop_heartbeat()
+            }
+            async fn drain(&self, timeout: std::time::Duration) -> Result<()> {
+                (**self).drain(timeout).await
             }
         }
     };

@@ -97,6 +97,10 @@ impl MatchMaker for StaticMatchMaker {
     fn stop_heartbeat(&self) {
         tracing::debug!("static matchmaker: no heartbeat to stop");
     }
+
+    async fn drain(&self, _timeout: std::time::Duration) -> Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -81,6 +81,9 @@ impl HeartbeatBackend for Recorder {
     async fn leave_to_expire(&self, _: &[Registration]) -> Result<()> {
         Ok(())
     }
+    async fn drain(&self, _: &[Registration]) -> Result<()> {
+        Ok(())
+    }
 }
 
 fn matchmaker() -> HeartbeatMatchMaker<Recorder> {

@@ -112,6 +112,39 @@ impl HeartbeatBackend for EtcdBackend {
         self.delete(topic, host).await
     }
 
+    /// Revokes the lease, which deletes every key on it in one request, deletes any of
+    /// `registrations` still listed (a key put on an older lease), and waits until the
+    /// watch-fed cache, which every instance's cache follows, shows them gone.
+    async fn drain(&self, registrations: &[Registration]) -> Result<()> {
+        let mut owned = self.owned.lock().await;
+        self.lease.revoke_and_forget().await?;
+        let still_listed = |backend: &EtcdBackend| -> Vec<Registration> {
+            registrations
+                .iter()
+                .filter(|r| backend.cache.entry(&r.topic, &r.host).is_some())
+                .cloned()
+                .collect()
+        };
+        // The revoke's deletes reach the watch within milliseconds.
+        let settle = tokio::time::Instant::now() + Duration::from_millis(500);
+        while !still_listed(self).is_empty() && tokio::time::Instant::now() < settle {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        for registration in still_listed(self) {
+            self.delete(&registration.topic, &registration.host).await?;
+        }
+        for registration in registrations {
+            owned.remove(registration);
+        }
+        self.pending_deletes().clear();
+        tracing::info!(
+            backend = BACKEND,
+            registrations = registrations.len(),
+            "etcd drained"
+        );
+        Ok(())
+    }
+
     /// The records expire with the lease, at most one TTL after its last keep-alive; this
     /// process only stops owning them, so nothing re-creates them.
     async fn leave_to_expire(&self, registrations: &[Registration]) -> Result<()> {

@@ -138,6 +138,24 @@ impl LeaseKeeper {
         Ok(Some(id))
     }
 
+    /// Revokes the lease, deleting every key attached to it, and forgets it: the next write
+    /// grants a new one. A lease etcd no longer knows counts as revoked.
+    pub(crate) async fn revoke_and_forget(&self) -> Result<()> {
+        let mut state = self.state.lock().await;
+        if state.id != 0 {
+            let outcome = self.client.clone().lease_revoke(state.id).await;
+            match outcome {
+                Ok(_) => {}
+                Err(error) if is_lease_not_found(&error) => {}
+                Err(error) => return Err(from_client(error)),
+            }
+        }
+        state.id = 0;
+        state.stream = None;
+        self.current.store(0, Ordering::Release);
+        Ok(())
+    }
+
     /// Revokes the lease (best effort), deleting every key attached to it; nothing to do when
     /// none was granted.
     pub(crate) async fn revoke(&self) -> Result<()> {

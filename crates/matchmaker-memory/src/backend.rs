@@ -140,6 +140,16 @@ impl HeartbeatBackend for MemoryBackend {
         Ok(())
     }
 
+    /// Removes each record: other instances share this registry and see it at once.
+    async fn drain(&self, registrations: &[Registration]) -> Result<()> {
+        for registration in registrations {
+            self.registry
+                .inner
+                .remove(&registration.topic, &registration.host);
+        }
+        Ok(())
+    }
+
     /// Nothing to do: every record already expires one TTL after its last refresh.
     async fn leave_to_expire(&self, _registrations: &[Registration]) -> Result<()> {
         Ok(())

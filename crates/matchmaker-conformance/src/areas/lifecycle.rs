@@ -8,8 +8,8 @@ use matchmaker_core::{Error, MatchMaker};
 
 use crate::capabilities::Need;
 use crate::check::{
-    alive, eventually, expect_alive, expect_eq, expect_routes, expire, fanout_routes, register,
-    unregister, Outcome, Step, EXPIRY_SLACK, PROPAGATION_LIMIT,
+    alive, eventually, expect_alive, expect_eq, expect_routes, expire, fanout_routes, lookup,
+    register, unregister, Outcome, Step, EXPIRY_SLACK, PROPAGATION_LIMIT,
 };
 use crate::suite::Plan;
 use crate::Context;
@@ -35,6 +35,11 @@ pub(crate) fn trials(plan: &Plan) -> Vec<Trial> {
             "heartbeat::dropping_the_matchmaker_stops_its_heartbeat",
             &[Need::Heartbeat, Need::Ttl, Need::SharedRegistry],
             dropping_the_matchmaker_stops_its_heartbeat,
+        ),
+        plan.backend(
+            "heartbeat::drain_removes_every_registration_from_other_instances_without_a_ttl_wait",
+            &[Need::Heartbeat, Need::Ttl, Need::SharedRegistry],
+            drain_removes_every_registration_from_other_instances_without_a_ttl_wait,
         ),
         plan.backend(
             "heartbeat::send_heartbeats_during_concurrent_registration_succeeds",
@@ -134,6 +139,46 @@ async fn dropping_the_matchmaker_stops_its_heartbeat(cx: Context) -> Outcome {
     )
     .await?;
     expect_routes(&*b, "fanout~t", vec![]).await
+}
+
+/// Not in the original: `drain` removes everything this instance registered, so another
+/// instance stops seeing it well before the TTL (half of it here) would have expired it.
+async fn drain_removes_every_registration_from_other_instances_without_a_ttl_wait(
+    cx: Context,
+) -> Outcome {
+    let ttl = cx.capabilities().ttl.unwrap_or(Duration::ZERO);
+    let a = cx.matchmaker().await?;
+    let b = cx.matchmaker().await?;
+    register(&*a, "t", "hA").await?;
+    register(&*a, "u", "hA").await?;
+    register(&*b, "t", "hB").await?;
+    a.start_heartbeat().step("start_heartbeat()")?;
+    eventually(
+        "B sees both of A's registrations",
+        PROPAGATION_LIMIT,
+        || async { Ok(alive(&*b, "t", "hA").await? && alive(&*b, "u", "hA").await?) },
+    )
+    .await?;
+    a.drain(PROPAGATION_LIMIT).await.step("drain()")?;
+    eventually(
+        "B no longer sees A, well within the TTL",
+        (ttl / 2).min(PROPAGATION_LIMIT),
+        || async {
+            Ok(!alive(&*b, "t", "hA").await?
+                && !alive(&*b, "u", "hA").await?
+                && lookup(&*b, "fanout~u").await?.is_empty())
+        },
+    )
+    .await?;
+    // Only A's registrations went; A has nothing left to beat for.
+    expect_routes(&*b, "fanout~t", fanout_routes("t", &["hB"])).await?;
+    match a.start_heartbeat() {
+        Err(Error::NothingRegistered) => Ok(()),
+        other => Err(format!(
+            "start_heartbeat() after drain: expected NothingRegistered, got {other:?}"
+        )
+        .into()),
+    }
 }
 
 /// Upstream bug 1432966: a beat while the registrations change must not fail.

@@ -69,6 +69,10 @@ async fn static_backend_heartbeat_calls_are_no_ops(cx: Context) -> Outcome {
         .await
         .step("send_heartbeats()")?;
     matchmaker.stop_heartbeat();
+    matchmaker
+        .drain(std::time::Duration::from_secs(1))
+        .await
+        .step("drain()")?;
     expect_alive(matchmaker, "t", "h1", false).await?;
     expect_eq(
         "lookups after heartbeat calls",

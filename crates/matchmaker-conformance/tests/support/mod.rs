@@ -34,6 +34,8 @@ pub enum Defect {
     NeverExpires,
     /// Only the first live host is ever served (as a backend that always picks the same one).
     OnlyTheFirstHost,
+    /// `drain` leaves the records to expire with their TTL instead of removing them.
+    DrainKeepsTheRecords,
 }
 
 /// One namespace's registry: `(topic, host)` -> expiry deadline.
@@ -152,6 +154,16 @@ impl HeartbeatBackend for FakeRegistry {
         Ok(())
     }
     async fn leave_to_expire(&self, _: &[Registration]) -> Result<()> {
+        Ok(())
+    }
+    async fn drain(&self, registrations: &[Registration]) -> Result<()> {
+        tokio::task::yield_now().await;
+        if !self.has(Defect::DrainKeepsTheRecords) {
+            let mut records = self.records();
+            for registration in registrations {
+                records.remove(&Self::pair(registration));
+            }
+        }
         Ok(())
     }
 }

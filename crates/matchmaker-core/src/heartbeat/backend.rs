@@ -118,6 +118,11 @@ pub trait HostDirectory: Send + Sync {
 ///     async fn leave_to_expire(&self, _registrations: &[Registration]) -> Result<()> {
 ///         Ok(()) // nothing here depends on this process staying alive
 ///     }
+///     async fn drain(&self, registrations: &[Registration]) -> Result<()> {
+///         let mut set = self.0.lock().unwrap();
+///         registrations.iter().for_each(|registration| { set.remove(registration); });
+///         Ok(())
+///     }
 /// }
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -156,6 +161,11 @@ pub trait HeartbeatBackend: HostDirectory + 'static {
     /// liveness the registrations follow). A backend whose records already expire on their own
     /// only stops re-creating them.
     async fn leave_to_expire(&self, registrations: &[Registration]) -> Result<()>;
+
+    /// Removes each of `registrations` and releases what kept them alive (a lease, an instance
+    /// record), returning once this backend's own view of the registry (which other instances'
+    /// views follow) no longer holds them. The caller bounds the time it may take.
+    async fn drain(&self, registrations: &[Registration]) -> Result<()>;
 
     /// Refreshes every registration in `registrations` (a snapshot). The default acknowledges
     /// each one, keeps going past failures and returns the first error.

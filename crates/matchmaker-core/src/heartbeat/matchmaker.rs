@@ -291,6 +291,33 @@ impl<B: HeartbeatBackend> MatchMaker for HeartbeatMatchMaker<B> {
             handle.abort();
         }
     }
+
+    async fn drain(&self, timeout: std::time::Duration) -> Result<()> {
+        MatchMaker::stop_heartbeat(self);
+        // Waits for an in-flight beat, whose snapshot could re-create what is being removed.
+        let _no_beat = self.shared.beat_gate.write().await;
+        let snapshot = self.registrations();
+        let backend = &self.shared.backend;
+        match tokio::time::timeout(timeout, backend.drain(&snapshot)).await {
+            Ok(Ok(())) => {
+                self.shared.registrations().clear();
+                tracing::info!(
+                    backend = backend.name(),
+                    registrations = snapshot.len(),
+                    "matchmaker drained"
+                );
+                Ok(())
+            }
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(Error::unavailable(
+                backend.name(),
+                format!(
+                    "drain of {} registrations did not finish within {timeout:?}",
+                    snapshot.len()
+                ),
+            )),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -335,6 +362,9 @@ mod tests {
             Ok(())
         }
         async fn leave_to_expire(&self, _: &[Registration]) -> Result<()> {
+            Ok(())
+        }
+        async fn drain(&self, _: &[Registration]) -> Result<()> {
             Ok(())
         }
     }
