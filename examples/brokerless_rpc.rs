@@ -208,7 +208,7 @@ pub async fn run_demo(options: &Options, say: impl Fn(String)) -> Result<DemoRep
         say(format!("  {}", describe(&delivery)));
     }
     for worker in workers {
-        worker.stop(TOPIC).await?;
+        worker.stop().await?;
     }
     Ok(DemoReport {
         workers: hosts,
@@ -226,7 +226,7 @@ pub async fn run_demo(options: &Options, say: impl Fn(String)) -> Result<DemoRep
     })
 }
 
-/// One worker process: serves until Ctrl-C, then unregisters.
+/// One worker process: serves until Ctrl-C, then drains.
 async fn run_worker(options: &Options) -> Result<(), AnyError> {
     let bind: SocketAddr = tokio::net::lookup_host((options.host.as_str(), options.port))
         .await?
@@ -239,8 +239,8 @@ async fn run_worker(options: &Options) -> Result<(), AnyError> {
     );
     tokio::signal::ctrl_c().await?;
     let host = worker.host.clone();
-    worker.stop(TOPIC).await?;
-    println!("worker {host} unregistered");
+    worker.stop().await?;
+    println!("worker {host} drained: no other process routes to it any more");
     Ok(())
 }
 

@@ -12,6 +12,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
+/// How long a stopping worker waits for its registrations to be removed.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// How the client addressed a request, echoed back in the reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pattern {
@@ -81,10 +84,10 @@ impl Worker {
         self.matchmaker.stop_heartbeat();
     }
 
-    /// Stops cleanly: unregisters, then stops serving.
-    pub async fn stop(self, topic: &str) -> matchmaker::Result<()> {
-        self.matchmaker.stop_heartbeat();
-        let outcome = self.matchmaker.unregister(topic, &self.host).await;
+    /// Stops cleanly: drains (its registrations are removed, and gone from every other
+    /// process's lookups, before it returns), then stops serving.
+    pub async fn stop(self) -> matchmaker::Result<()> {
+        let outcome = self.matchmaker.drain(DRAIN_TIMEOUT).await;
         self.server.abort();
         outcome
     }
