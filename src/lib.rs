@@ -71,7 +71,8 @@ pub mod schemes;
 
 pub use config::{ConnectConfig, ENV_INTERVAL, ENV_STRATEGY, ENV_TTL, ENV_URL};
 pub use connect::{connect, connect_with, from_config_file, from_env};
-pub use registry::{NamedStaticMatchMaker, Registry};
+pub use matchmaker_core::Registry;
+pub use registry::NamedStaticMatchMaker;
 pub use schemes::Scheme;
 
 /// The README's Rust examples, compiled as doc tests so they cannot drift from the API.

@@ -44,6 +44,7 @@ pub mod heartbeat;
 pub mod key;
 mod matchmaker;
 mod membership;
+mod registry;
 mod route;
 mod rules;
 mod static_matchmaker;
@@ -58,6 +59,7 @@ pub use heartbeat::{
 };
 pub use matchmaker::{MatchMaker, MatchMakerExt};
 pub use membership::{MembershipEvent, MembershipStream};
+pub use registry::Registry;
 pub use route::Route;
 pub use rules::Rules;
 pub use static_matchmaker::StaticMatchMaker;
