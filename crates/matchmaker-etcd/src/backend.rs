@@ -61,7 +61,8 @@ impl EtcdBackend {
     pub async fn connect(config: &EtcdConfig) -> Result<Self> {
         config.validate()?;
         let keys = KeySpace::new(&config.prefix)?;
-        let (client, member_keeper) = connect_client(config).await?;
+        let recovered = std::sync::Arc::new(tokio::sync::Notify::new());
+        let (client, member_keeper) = connect_client(config, recovered.clone()).await?;
         let lease = LeaseKeeper::new(client.clone(), config.ttl_seconds(), config.request_timeout);
         let cache = RegistrationCache::new();
         let (entries, revision) = list_within(&client, &keys, config.connect_timeout).await?;
@@ -70,6 +71,7 @@ impl EtcdBackend {
             client: client.clone(),
             keys: keys.clone(),
             cache: cache.clone(),
+            recovered,
         };
         let watcher = tokio::spawn(watcher.run(revision));
         // Return with the watch established when etcd allows, so `cache_status` is fresh;

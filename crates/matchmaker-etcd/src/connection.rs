@@ -1,9 +1,11 @@
 //! Building the etcd client from an [`EtcdConfig`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use etcd_client::{Certificate, Client, ConnectOptions, Identity, TlsOptions};
 use matchmaker_core::{Error, Result};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::config::{EtcdConfig, EtcdTls};
@@ -20,8 +22,11 @@ const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(5);
 ///
 /// One client serves the whole backend: its channel reconnects by itself for unary calls
 /// after etcd restarts; only the streams (watch, keep-alive) must be re-opened.
+///
+/// `recovered` is notified when members come back (see [`connect_to_live_members`]).
 pub(crate) async fn connect_client(
     config: &EtcdConfig,
+    recovered: Arc<Notify>,
 ) -> Result<(Client, Option<JoinHandle<()>>)> {
     let mut options = ConnectOptions::new()
         .with_connect_timeout(config.connect_timeout)
@@ -45,7 +50,7 @@ pub(crate) async fn connect_client(
         .iter()
         .map(|endpoint| member_url(endpoint.trim(), config.tls.is_some()))
         .collect();
-    connect_to_live_members(&urls, options, config.connect_timeout).await
+    connect_to_live_members(&urls, options, config.connect_timeout, recovered).await
 }
 
 fn tls_options(tls: &EtcdTls) -> Result<TlsOptions> {

@@ -4,11 +4,13 @@
 //! to the live members while it runs.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use etcd_client::{Client, ConnectOptions};
 use futures_util::future::join_all;
 use matchmaker_core::Result;
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::errors::{from_client, unavailable};
@@ -51,10 +53,15 @@ impl Member {
 
 /// A client over the members that answer, and the task that keeps it so (none for a single
 /// endpoint, which has nothing to fall over to).
+///
+/// `recovered` is notified whenever members come back (into the balancer, or a leader
+/// again after a quorum loss), so the watch can retry at once instead of at the end of its
+/// backoff.
 pub(crate) async fn connect_to_live_members(
     urls: &[String],
     options: ConnectOptions,
     probe_timeout: Duration,
+    recovered: Arc<Notify>,
 ) -> Result<(Client, Option<JoinHandle<()>>)> {
     if urls.len() == 1 {
         let client = Client::connect(urls, Some(options))
@@ -104,19 +111,23 @@ pub(crate) async fn connect_to_live_members(
         live.into_iter().collect(),
         options,
         probe_timeout,
+        recovered,
     ));
     Ok((client, Some(keeper)))
 }
 
 /// Every [`PROBE_INTERVAL`], adds members that answer again to the balancer and removes those
-/// that stopped answering (never the last one). Runs until aborted.
+/// that stopped answering (never the last one), notifying `recovered` when members come
+/// back. Runs until aborted.
 async fn keep_live_members(
     client: Client,
     mut members: Vec<Member>,
     mut in_balancer: BTreeSet<String>,
     options: ConnectOptions,
     probe_timeout: Duration,
+    recovered: Arc<Notify>,
 ) {
+    let mut had_a_leader = true;
     loop {
         tokio::time::sleep(PROBE_INTERVAL).await;
         let answers = join_all(
@@ -131,16 +142,24 @@ async fn keep_live_members(
             .filter(|(_, answer)| answer.is_ok())
             .map(|(member, _)| member.url.clone())
             .collect();
+        let mut came_back = false;
         for url in live.difference(&in_balancer.clone()) {
             if client.add_endpoint(url).await.is_ok() {
                 tracing::info!(member = %url, "etcd member answers again; sending requests to it");
                 in_balancer.insert(url.clone());
+                came_back = true;
             }
         }
         if live.is_empty() {
             // Nothing answers: keep the balancer as it is, the requests report the outage.
+            had_a_leader = false;
             continue;
         }
+        if came_back || !had_a_leader {
+            tracing::info!("etcd members answer with a leader again");
+            recovered.notify_one();
+        }
+        had_a_leader = true;
         let dead: Vec<String> = in_balancer.difference(&live).cloned().collect();
         for url in dead {
             if client.remove_endpoint(&url).await.is_ok() {
@@ -181,10 +200,11 @@ mod tests {
             member_url("127.0.0.1:2", false),
         ];
         let options = ConnectOptions::new().with_connect_timeout(Duration::from_millis(200));
-        let error = connect_to_live_members(&urls, options, Duration::from_millis(300))
-            .await
-            .err()
-            .expect("nothing listens on ports 1 and 2");
+        let error =
+            connect_to_live_members(&urls, options, Duration::from_millis(300), Arc::default())
+                .await
+                .err()
+                .expect("nothing listens on ports 1 and 2");
         assert!(error.is_transient(), "{error}");
         let text = error.to_string();
         assert!(

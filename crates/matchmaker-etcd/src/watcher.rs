@@ -2,13 +2,16 @@
 //!
 //! On a broken stream (etcd restarted, connection lost) or a cancelled watch (compacted
 //! history) it re-lists and re-watches from the list's revision + 1, with a backoff of
-//! 100 ms doubling to 5 s (jittered). Meanwhile the cache keeps its last known state and is
-//! marked stale. The re-list after every break also catches an etcd that lost its data.
+//! 100 ms doubling to 5 s (jittered), cut short when the member keeper sees members answer
+//! with a leader again. Meanwhile the cache keeps its last known state and is marked stale.
+//! The re-list after every break also catches an etcd that lost its data.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use etcd_client::{Client, EventType, GetOptions, KeyValue, WatchOptions, WatchResponse};
 use matchmaker_core::{telemetry, Result};
+use tokio::sync::Notify;
 
 use crate::cache::{CachedEntry, RegistrationCache};
 use crate::errors::{from_client, BACKEND};
@@ -55,6 +58,8 @@ pub(crate) struct PrefixWatcher {
     pub(crate) client: Client,
     pub(crate) keys: KeySpace,
     pub(crate) cache: RegistrationCache,
+    /// Notified by the member keeper when members come back: retry now, not after the backoff.
+    pub(crate) recovered: Arc<Notify>,
 }
 
 /// Why a watch stream ended.
@@ -81,7 +86,7 @@ impl PrefixWatcher {
                     }
                     Err(error) => {
                         self.mark_stale(&error.to_string(), revision);
-                        backoff = sleep_with_jitter(backoff).await;
+                        backoff = self.back_off(backoff).await;
                         continue;
                     }
                 }
@@ -96,7 +101,16 @@ impl PrefixWatcher {
                 Ended::Broken(reason) => reason,
             };
             self.mark_stale(&reason, revision);
-            backoff = sleep_with_jitter(backoff).await;
+            backoff = self.back_off(backoff).await;
+        }
+    }
+
+    /// Sleeps the jittered `delay`, or less if members come back meanwhile; returns the next
+    /// delay (the first one again after a recovery).
+    async fn back_off(&self, delay: Duration) -> Duration {
+        tokio::select! {
+            next = sleep_with_jitter(delay) => next,
+            () = self.recovered.notified() => FIRST_BACKOFF,
         }
     }
 

@@ -36,6 +36,7 @@ async fn watch_from_a_compacted_revision_re_lists_the_prefix_and_resumes() {
         client: client.clone(),
         keys: keys.clone(),
         cache: cache.clone(),
+        recovered: Default::default(),
     };
     let task = tokio::spawn(watcher.run(1));
     let mut recovered = false;
