@@ -1,5 +1,7 @@
 //! Characters that make a key display differently from what it is: bidi controls, zero-width
-//! characters and every other Unicode format (general category Cf) character.
+//! characters, every other Unicode format (general category Cf) character, and the letters
+//! and marks that display as nothing (Hangul fillers, variation selectors, the combining
+//! grapheme joiner, the blank Braille pattern).
 
 /// What is wrong with `ch` when it can spoof a display: its name (for the well-known ones) and
 /// its class; None for an innocent character.
@@ -23,6 +25,12 @@ pub(crate) fn spoofing(ch: char) -> Option<(Option<&'static str>, &'static str)>
         '\u{2060}' => Some("WORD JOINER"),
         '\u{FEFF}' => Some("ZERO WIDTH NO-BREAK SPACE"),
         '\u{00AD}' => Some("SOFT HYPHEN"),
+        '\u{034F}' => Some("COMBINING GRAPHEME JOINER"),
+        '\u{115F}' => Some("HANGUL CHOSEONG FILLER"),
+        '\u{1160}' => Some("HANGUL JUNGSEONG FILLER"),
+        '\u{3164}' => Some("HANGUL FILLER"),
+        '\u{FFA0}' => Some("HALFWIDTH HANGUL FILLER"),
+        '\u{2800}' => Some("BRAILLE PATTERN BLANK"),
         _ => None,
     };
     let class = match ch {
@@ -37,6 +45,12 @@ pub(crate) fn spoofing(ch: char) -> Option<(Option<&'static str>, &'static str)>
         _ if is_format(ch) => {
             "a format character, which is invisible or changes how text is displayed"
         }
+        '\u{FE00}'..='\u{FE0F}'
+        | '\u{E0100}'..='\u{E01EF}'
+        | '\u{180B}'..='\u{180D}'
+        | '\u{180F}' => "a variation selector, which is invisible",
+        '\u{034F}' | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}'
+        | '\u{17B4}' | '\u{17B5}' => "a character that displays as nothing (or as a blank)",
         _ => return None,
     };
     Some((name, class))
@@ -71,6 +85,27 @@ fn is_format(ch: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn letters_and_marks_that_display_as_nothing_are_caught() {
+        for ch in [
+            '\u{034F}',
+            '\u{115F}',
+            '\u{1160}',
+            '\u{3164}',
+            '\u{FFA0}',
+            '\u{2800}',
+            '\u{FE0F}',
+            '\u{E0100}',
+            '\u{180B}',
+            '\u{17B4}',
+        ] {
+            assert!(spoofing(ch).is_some(), "{:04X}", ch as u32);
+        }
+        for innocent in ['a', '\u{00E9}', '\u{AC00}', '\u{2801}', ' '] {
+            assert!(spoofing(innocent).is_none(), "{:04X}", innocent as u32);
+        }
+    }
 
     #[test]
     fn bidi_zero_width_and_format_characters_are_named_and_classed() {

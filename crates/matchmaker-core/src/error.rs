@@ -17,7 +17,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// A key, topic or host was rejected before anything was touched.
-    #[error("invalid key {key:?}: {reason}")]
+    #[error("invalid key {}: {reason}", quoted_escaped(key))]
     InvalidKey {
         /// The rejected input (truncated to 80 characters so huge inputs stay readable).
         key: String,
@@ -73,6 +73,22 @@ pub enum Error {
         /// The underlying failure.
         source: BoxError,
     },
+}
+
+/// `key` quoted like `{:?}`, with every character that can spoof a display escaped too (some
+/// of them, such as Hangul fillers, are printable to Rust's `Debug`).
+fn quoted_escaped(key: &str) -> String {
+    let mut quoted = String::with_capacity(key.len() + 2);
+    quoted.push('"');
+    for ch in key.chars() {
+        if crate::key::can_spoof_display(ch) {
+            quoted.push_str(&format!("\\u{{{:x}}}", ch as u32));
+        } else {
+            quoted.extend(ch.escape_debug());
+        }
+    }
+    quoted.push('"');
+    quoted
 }
 
 impl Error {
@@ -185,5 +201,20 @@ impl fmt::Display for InvalidKeyReason {
             }
             Self::OnlyWhitespace => f.write_str("a topic or host may not be only whitespace"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invalid_key_is_shown_with_its_spoofing_characters_escaped() {
+        let error = Error::invalid_key("evil\u{202e}gnp\u{3164}\"x", InvalidKeyReason::Empty);
+        let text = error.to_string();
+        assert!(
+            text.starts_with(r#"invalid key "evil\u{202e}gnp\u{3164}\"x": "#),
+            "{text}"
+        );
     }
 }

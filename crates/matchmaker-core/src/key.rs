@@ -65,6 +65,7 @@ pub fn parse_key(key: &str) -> Result<KeyKind<'_>> {
     if let Some(topic) = key.strip_prefix(FANOUT_PREFIX) {
         // Validated exactly like a topic to register: whatever can be registered can be
         // fanned out to, dotted topics such as `l3_agent.node1` included.
+        check_len(key, topic, MAX_TOPIC_LEN)?;
         check_topic_segments(key, topic)?;
         check_not_only_whitespace(key, topic)?;
         if topic.starts_with(FANOUT_PREFIX) {
@@ -74,10 +75,14 @@ pub fn parse_key(key: &str) -> Result<KeyKind<'_>> {
     }
     match key.split_once('.') {
         None => {
+            check_len(key, key, MAX_TOPIC_LEN)?;
             check_not_only_whitespace(key, key)?;
             Ok(KeyKind::Topic(key))
         }
         Some((topic, host)) => {
+            // Each part within the limit of what could be registered, or it can never match.
+            check_len(key, topic, MAX_TOPIC_LEN)?;
+            check_len(key, host, MAX_HOST_LEN)?;
             check_dotted_parts(key, key)?;
             check_not_only_whitespace(key, topic)?;
             Ok(KeyKind::Direct { topic, host })
