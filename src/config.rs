@@ -169,19 +169,12 @@ impl ConnectConfig {
 }
 
 fn parse_duration(variable: &str, text: &str) -> Result<Duration> {
-    humantime::parse_duration(text.trim()).map_err(|error| {
-        Error::InvalidConfig(format!(
-            "{variable}={text:?} is not a duration ({error}); write e.g. 10s or 1500ms"
-        ))
+    matchmaker_core::heartbeat::duration_text::parse_duration(text).map_err(|error| {
+        Error::InvalidConfig(format!("{variable}={text:?} is not a duration: {error}"))
     })
 }
 
 fn parse_strategy(text: &str) -> Result<Strategy> {
-    match text.trim() {
-        "random" => Ok(Strategy::Random),
-        "round-robin" => Ok(Strategy::RoundRobin),
-        other => Err(Error::InvalidConfig(format!(
-            "{ENV_STRATEGY}={other:?} is not a strategy; use random or round-robin"
-        ))),
-    }
+    text.parse()
+        .map_err(|why: String| Error::InvalidConfig(format!("{ENV_STRATEGY}: {why}")))
 }

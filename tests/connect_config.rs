@@ -124,7 +124,7 @@ fn unparsable_ttl_variable_is_rejected_with_an_example() {
         ("MATCHMAKER_TTL", "ten seconds"),
     ]))
     .unwrap_err();
-    assert!(error.to_string().contains("write e.g. 10s"), "{error}");
+    assert!(error.to_string().contains("write 10 (seconds), 10s"), "{error}");
 }
 
 #[test]
@@ -135,7 +135,7 @@ fn unknown_strategy_variable_is_rejected() {
     ]))
     .unwrap_err();
     assert!(
-        error.to_string().contains("random or round-robin"),
+        error.to_string().contains("known: random, round-robin"),
         "{error}"
     );
 }

@@ -7,25 +7,35 @@ use matchmaker::{ConnectConfig, HeartbeatConfig, Registry};
 use serde_json::json;
 use tracing::Instrument;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, Format};
 use crate::failure::{Exit, Failure};
 use crate::output::{self, print};
 use crate::shutdown::Shutdown;
+use crate::target::{Origin, Target};
+
+/// How long `register --hold` waits, after Ctrl-C or SIGTERM, for its registration to be
+/// removed everywhere.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Outcome = Result<(), Failure>;
 
-/// Runs the command `cli` asks for.
-pub async fn run(cli: &Cli) -> Outcome {
+/// Runs the command `cli` asks for against `target`.
+pub async fn run(cli: &Cli, target: &Target) -> Outcome {
+    if target.origin == Origin::Default && cli.command.needs_a_lasting_registry() {
+        return Err(no_registry_given(cli.command.name()));
+    }
     let ttl = match &cli.command {
         Command::Register { ttl, .. } => *ttl,
         _ => None,
     };
-    let registry = connect(&cli.url, ttl).await?;
-    let shown_url = output::redact_url(&cli.url);
+    let described = target.described();
+    let registry = connect(&target.url, ttl, &described).await?;
+    let shown_url = output::redact_url(&target.url);
     let context = Context {
         registry: registry.as_ref(),
         url: &shown_url,
-        json: cli.json,
+        described: &described,
+        format: cli.format(),
     };
     // Every library event of the command is logged inside this span (-v shows it).
     let span = tracing::info_span!(
@@ -44,27 +54,54 @@ pub async fn run(cli: &Cli) -> Outcome {
             }
             Command::Expire { topic, host } => context.remove(topic, host, Removal::Expire).await,
             Command::List { topic } => context.list(topic.as_deref()).await,
-            Command::Watch { topic } => context.watch(topic.as_deref()).await,
+            Command::Watch { topic, no_snapshot } => {
+                context.watch(topic.as_deref(), !no_snapshot).await
+            }
+            // Answered before any registry is chosen (see main).
+            Command::Completions { .. } => Ok(()),
         }
     }
     .instrument(span)
     .await
 }
 
-async fn connect(url: &str, ttl: Option<Duration>) -> Result<Box<dyn Registry>, Failure> {
+/// `list`, `watch`, `expire` and `unregister` of the throwaway `memory://` nobody asked for
+/// would inspect an empty registry (and `watch` would wait forever): say what to set instead.
+fn no_registry_given(command: &str) -> Failure {
+    Failure::new(
+        Exit::InvalidInput,
+        format!(
+            "no registry given: `matchmaker {command}` would only see this command's own empty \
+             memory:// registry"
+        ),
+    )
+    .hint(
+        "give --url (e.g. --url etcd://127.0.0.1:2379), or set MATCHMAKER_URL, \
+         ETCDCTL_ENDPOINTS or CONSUL_HTTP_ADDR; --url memory:// if you mean the throwaway one",
+    )
+}
+
+async fn connect(
+    url: &str,
+    ttl: Option<Duration>,
+    described: &str,
+) -> Result<Box<dyn Registry>, Failure> {
     let mut config = ConnectConfig::new(url);
     if let Some(ttl) = ttl {
         config = config.with_heartbeat(HeartbeatConfig::with_ttl(ttl));
     }
     matchmaker::connect_with(&config)
         .await
-        .map_err(|error| Failure::from_error(error, &output::redact_url(url)))
+        .map_err(|error| Failure::from_error(error, described))
 }
 
 struct Context<'a> {
     registry: &'a dyn Registry,
+    /// The URL, redacted, for what commands report.
     url: &'a str,
-    json: bool,
+    /// The URL, redacted, and where it came from, for hints.
+    described: &'a str,
+    format: Format,
 }
 
 #[derive(Clone, Copy)]
@@ -75,7 +112,11 @@ enum Removal {
 
 impl Context<'_> {
     fn fail(&self, error: matchmaker::Error) -> Failure {
-        Failure::from_error(error, self.url)
+        Failure::from_error(error, self.described)
+    }
+
+    fn json(&self) -> bool {
+        self.format == Format::Json
     }
 
     fn backend(&self) -> &'static str {
@@ -84,7 +125,8 @@ impl Context<'_> {
 
     async fn queues(&self, key: &str) -> Outcome {
         let routes = self.registry.queues(key).await.map_err(|e| self.fail(e))?;
-        if self.json {
+        // Wide has nothing to add to a route: its queue and host are both shown already.
+        if self.json() {
             print(&output::routes_json(&routes).to_string());
         } else if !routes.is_empty() {
             print(&output::routes_table(&routes));
@@ -138,10 +180,10 @@ impl Context<'_> {
             output::format_duration(heartbeat.interval())
         );
         let signal = shutdown.signalled().await;
-        tracing::info!(signal, "stopping: unregistering");
-        self.registry.stop_heartbeat();
+        tracing::info!(signal, "stopping: draining");
+        // Returns once no other process's lookups show the registration any more.
         self.registry
-            .unregister(topic, host)
+            .drain(DRAIN_TIMEOUT)
             .await
             .map_err(|e| self.fail(e))?;
         self.report("unregistered", topic, host, None);
@@ -173,27 +215,36 @@ impl Context<'_> {
         Ok(())
     }
 
+    /// An empty listing is a success (exit 0, `[]` in JSON), as with `etcdctl get` and
+    /// `kubectl get`; the table form says so on stderr.
     async fn list(&self, topic: Option<&str>) -> Outcome {
         let registrations = self.registry.list(topic).await.map_err(|e| self.fail(e))?;
-        if self.json {
-            print(&output::registrations_json(&registrations).to_string());
-        } else if !registrations.is_empty() {
-            print(&output::registrations_table(&registrations));
-        }
-        if registrations.is_empty() {
-            let what = topic.map_or_else(String::new, |topic| format!(" for {topic}"));
-            return Err(Failure::new(
-                Exit::NotFound,
-                format!("nothing is registered{what} on {}", self.url),
-            ));
+        match self.format {
+            Format::Json => print(&output::registrations_json(&registrations).to_string()),
+            _ if registrations.is_empty() => {
+                let what = topic.map_or_else(String::new, |topic| format!(" for {topic}"));
+                eprintln!("nothing is registered{what} on {}", self.url);
+            }
+            format => print(&output::registrations_table(
+                &registrations,
+                format == Format::Wide,
+            )),
         }
         Ok(())
     }
 
-    async fn watch(&self, topic: Option<&str>) -> Outcome {
+    /// Subscribes first, then lists, so no change falls between the two: a change racing the
+    /// listing may be printed twice (as `present` and as `joined`/`left`), never missed.
+    async fn watch(&self, topic: Option<&str>, snapshot: bool) -> Outcome {
         let mut events = self.registry.subscribe(topic).map_err(|e| self.fail(e))?;
         // Listen before saying we are ready, so a signal right after the line is handled.
         let mut shutdown = listen()?;
+        if snapshot {
+            let present = self.registry.list(topic).await.map_err(|e| self.fail(e))?;
+            for info in present.iter().filter(|info| info.alive) {
+                print(&output::present_line(info, self.json()));
+            }
+        }
         eprintln!(
             "watching {} on {}; Ctrl-C to stop",
             topic.unwrap_or("every topic"),
@@ -204,7 +255,7 @@ impl Context<'_> {
         loop {
             tokio::select! {
                 event = events.next() => match event {
-                    Some(event) => print(&output::event_line(&event, self.json)),
+                    Some(event) => print(&output::event_line(&event, self.json())),
                     None => {
                         return Err(Failure::new(Exit::Unreachable, "the registry closed the watch")
                             .hint("run watch again; -v shows why it ended"));
@@ -220,7 +271,7 @@ impl Context<'_> {
 
     /// Prints what a command did: a sentence, or one JSON object.
     fn report(&self, event: &str, topic: &str, host: &str, ttl: Option<Duration>) {
-        if self.json {
+        if self.json() {
             let mut value = json!({
                 "event": event,
                 "topic": topic,

@@ -14,7 +14,7 @@ pub enum Exit {
     InvalidInput = 3,
     /// 4: the registry could not be reached.
     Unreachable = 4,
-    /// 5: nothing found (empty lookup or listing, pair not registered).
+    /// 5: nothing found (a lookup with no host, a pair that is not registered).
     NotFound = 5,
     /// 6: the registry refused the credentials.
     Unauthorized = 6,
@@ -55,22 +55,27 @@ impl Failure {
         self
     }
 
-    /// Maps a matchmaker error of a command run against `url`.
-    pub fn from_error(error: Error, url: &str) -> Self {
+    /// Maps a matchmaker error of a command run against `registry` (its URL, redacted, and
+    /// where it came from).
+    pub fn from_error(error: Error, registry: &str) -> Self {
         let message = error.to_string();
         match error {
             Error::InvalidKey { .. } => Failure::new(Exit::InvalidInput, message).hint(
                 "keys are `topic`, `topic.host` or `fanout~topic`; hosts may not contain '/' or \
                  whitespace",
             ),
+            Error::InvalidConfig(text) if is_about_ttl(&text) => {
+                Failure::new(Exit::InvalidInput, message).hint(ttl_hint(registry))
+            }
             Error::InvalidConfig(_) | Error::File { .. } => {
-                Failure::new(Exit::InvalidInput, message).hint(
-                    "check --url (or MATCHMAKER_URL); see `matchmaker --help` for the schemes",
-                )
+                Failure::new(Exit::InvalidInput, message).hint(format!(
+                    "check the registry URL ({registry}); see `matchmaker --help` for the \
+                     schemes and the variables read without --url"
+                ))
             }
             Error::Unavailable { .. } => Failure::new(Exit::Unreachable, message).hint(format!(
-                "is the registry at {url} running and reachable? Set the right one with --url or \
-                 MATCHMAKER_URL"
+                "is the registry at {registry} running and reachable? Set the right one with \
+                 --url or MATCHMAKER_URL"
             )),
             Error::Unauthorized { .. } => Failure::new(Exit::Unauthorized, message)
                 .hint("check the credentials given in the URL or the backend's config"),
@@ -83,6 +88,36 @@ impl Failure {
             _ => Failure::new(Exit::Other, message),
         }
     }
+}
+
+/// True for a configuration error about the TTL or the heartbeat interval: core's and etcd's
+/// say `ttl is ...` / `heartbeat interval ...`, the URL parsers `ttl="..."` / `ttl "..."`.
+fn is_about_ttl(message: &str) -> bool {
+    [
+        "ttl is ",
+        "ttl=",
+        "ttl \"",
+        "interval is ",
+        "interval=",
+        "interval \"",
+        "heartbeat interval",
+    ]
+    .iter()
+    .any(|pattern| message.contains(pattern))
+}
+
+/// What TTLs the backend of `registry` accepts, and where to set one.
+fn ttl_hint(registry: &str) -> String {
+    let limits = if registry.starts_with("etcd://") {
+        "etcd leases are whole seconds, at least 2s"
+    } else {
+        "at least 1s"
+    };
+    format!(
+        "set the TTL with --ttl (or ttl= in the URL): a bare number is seconds (10), or 10s, \
+         1500ms, 1m; {limits}, and above the heartbeat interval (a third of the TTL unless \
+         interval= says otherwise)"
+    )
 }
 
 impl fmt::Display for Failure {
@@ -132,6 +167,40 @@ mod tests {
             "consul://x",
         );
         assert_eq!(failure.exit, Exit::Unauthorized);
+    }
+
+    #[test]
+    fn ttl_errors_hint_at_the_ttl_flag_and_the_backends_limits() {
+        let failure = Failure::from_error(
+            Error::InvalidConfig("ttl is 1ms, the minimum is 1s".into()),
+            "memory://",
+        );
+        assert_eq!(failure.exit, Exit::InvalidInput);
+        let shown = failure.to_string();
+        assert!(shown.contains("hint: set the TTL with --ttl"), "{shown}");
+        assert!(!shown.contains("check the registry URL"), "{shown}");
+        let etcd = Failure::from_error(
+            Error::InvalidConfig("ttl is 1s, etcd's minimum lease TTL is 2s".into()),
+            "etcd://h:2379",
+        );
+        assert!(
+            etcd.to_string().contains("whole seconds, at least 2s"),
+            "{etcd}"
+        );
+    }
+
+    #[test]
+    fn other_config_errors_point_at_the_url() {
+        let failure = Failure::from_error(
+            Error::InvalidConfig("unknown matchmaker scheme \"redis\"".into()),
+            "redis://h (from MATCHMAKER_URL)",
+        );
+        assert!(
+            failure
+                .to_string()
+                .contains("check the registry URL (redis://h (from MATCHMAKER_URL))"),
+            "{failure}"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `matchmaker`: see and change which hosts serve which topics, from a shell.
 //!
-//! Exit codes: 0 success, 1 other failure, 2 usage error, 3 invalid input, 4 registry
-//! unreachable, 5 not found or empty result, 6 credentials refused, 7 not supported by the
+//! Exit codes (the table is in `--help`): 0 success, 1 other failure, 2 usage error, 3 invalid
+//! input, 4 registry unreachable, 5 not found, 6 credentials refused, 7 not supported by the
 //! backend.
 
 mod args;
@@ -9,16 +9,33 @@ mod commands;
 mod failure;
 mod output;
 mod shutdown;
+mod target;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
+    if let args::Command::Completions { shell } = &cli.command {
+        let mut command = args::Cli::command();
+        clap_complete::generate(*shell, &mut command, "matchmaker", &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
     init_tracing(cli.verbose);
+    let target = match target::resolve(cli.url.as_deref(), |name| std::env::var(name).ok()) {
+        Ok(target) => target,
+        Err(failure) => return fail(&failure),
+    };
+    tracing::info!(
+        registry = %target.described(),
+        "registry chosen"
+    );
+    for note in &target.notes {
+        tracing::info!("{note}");
+    }
     let counters = cli.metrics.then(matchmaker::telemetry::Counters::global);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -31,18 +48,20 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome = runtime.block_on(commands::run(&cli));
+    let outcome = runtime.block_on(commands::run(&cli, &target));
     if let Some(counters) = counters {
         eprint!("{}", counters.render());
     }
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
-            // Failures quote keys and server answers: escape what could spoof the terminal.
-            eprintln!("{}", output::escape_untrusted(&failure.to_string()));
-            failure.exit.into()
-        }
+        Err(failure) => fail(&failure),
     }
+}
+
+fn fail(failure: &failure::Failure) -> ExitCode {
+    // Failures quote keys and server answers: escape what could spoof the terminal.
+    eprintln!("{}", output::escape_untrusted(&failure.to_string()));
+    failure.exit.into()
 }
 
 /// Logs to stderr: `-v` info, `-vv` debug, `-vvv` trace (plus the libraries underneath);

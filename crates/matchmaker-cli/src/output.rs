@@ -54,21 +54,28 @@ pub fn routes_json(routes: &[Route]) -> Value {
         .collect()
 }
 
-/// Registrations as a TOPIC / HOST / ALIVE / TTL LEFT / INSTANCE table.
-pub fn registrations_table(registrations: &[RegistrationInfo]) -> String {
+/// Registrations as a TOPIC / HOST / ALIVE table; `wide` adds TTL LEFT and INSTANCE.
+pub fn registrations_table(registrations: &[RegistrationInfo], wide: bool) -> String {
     let rows: Vec<Vec<String>> = registrations
         .iter()
         .map(|info| {
-            vec![
+            let mut row = vec![
                 info.topic.clone(),
                 info.host.clone(),
                 if info.alive { "yes" } else { "no" }.into(),
-                info.ttl_left.map_or_else(|| "-".into(), format_ttl),
-                info.instance.clone().unwrap_or_else(|| "-".into()),
-            ]
+            ];
+            if wide {
+                row.push(info.ttl_left.map_or_else(|| "-".into(), format_ttl));
+                row.push(info.instance.clone().unwrap_or_else(|| "-".into()));
+            }
+            row
         })
         .collect();
-    table(&["TOPIC", "HOST", "ALIVE", "TTL LEFT", "INSTANCE"], &rows)
+    if wide {
+        table(&["TOPIC", "HOST", "ALIVE", "TTL LEFT", "INSTANCE"], &rows)
+    } else {
+        table(&["TOPIC", "HOST", "ALIVE"], &rows)
+    }
 }
 
 /// Registrations as `[{"topic", "host", "alive", "ttl_left_ms", "instance"}]`.
@@ -138,18 +145,28 @@ pub fn now() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
-/// One watch line: `TIME joined|left TOPIC HOST`, or its JSON form.
+/// One watch line for a change: `TIME joined|left TOPIC HOST`, or its JSON form.
 pub fn event_line(event: &MembershipEvent, json: bool) -> String {
     let kind = match event {
         MembershipEvent::Joined { .. } => "joined",
         MembershipEvent::Left { .. } => "left",
     };
+    watch_line(kind, event.topic(), event.host(), json)
+}
+
+/// One watch line for a registration alive when the watch started: `TIME present TOPIC HOST`,
+/// or its JSON form, with the same fields as a change.
+pub fn present_line(info: &RegistrationInfo, json: bool) -> String {
+    watch_line("present", &info.topic, &info.host, json)
+}
+
+fn watch_line(kind: &str, topic: &str, host: &str, json: bool) -> String {
     let time = now();
     if json {
-        json!({ "time": time, "event": kind, "topic": event.topic(), "host": event.host() })
-            .to_string()
+        json!({ "time": time, "event": kind, "topic": topic, "host": host }).to_string()
     } else {
-        format!("{time} {kind:<6} {} {}", event.topic(), event.host())
+        // Padded to the longest kind, `present`, so topics line up.
+        format!("{time} {kind:<7} {topic} {host}")
     }
 }
 
@@ -271,7 +288,39 @@ mod tests {
         let line = event_line(&event, false);
         let (time, rest) = line.split_once(' ').unwrap();
         assert!(time.ends_with('Z') && time.contains('T'), "{line}");
-        assert_eq!(rest, "joined scheduler node1");
+        assert_eq!(rest, "joined  scheduler node1");
+    }
+
+    fn info(alive: bool) -> RegistrationInfo {
+        RegistrationInfo {
+            topic: "scheduler".into(),
+            host: "node1".into(),
+            alive,
+            ttl_left: Some(Duration::from_millis(1400)),
+            instance: Some("17302-be52c965".into()),
+        }
+    }
+
+    #[test]
+    fn present_lines_have_the_fields_of_a_change() {
+        let line = present_line(&info(true), false);
+        assert!(line.ends_with(" present scheduler node1"), "{line}");
+        let value: Value = serde_json::from_str(&present_line(&info(true), true)).unwrap();
+        let keys: Vec<&String> = value.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["event", "host", "time", "topic"]);
+        assert_eq!(value["event"], "present");
+    }
+
+    #[test]
+    fn wide_adds_ttl_left_and_instance_to_the_list_table() {
+        let narrow = registrations_table(&[info(true)], false);
+        assert_eq!(narrow, "TOPIC      HOST   ALIVE\nscheduler  node1  yes\n");
+        let wide = registrations_table(&[info(false)], true);
+        assert_eq!(
+            wide,
+            "TOPIC      HOST   ALIVE  TTL LEFT  INSTANCE\n\
+             scheduler  node1  no     1.4s      17302-be52c965\n"
+        );
     }
 
     #[test]

@@ -52,6 +52,84 @@ impl fmt::Display for HttpError {
 
 impl std::error::Error for HttpError {}
 
+/// A request that never got an answer, shown as its one-line cause
+/// (`127.0.0.1:1: connection refused`) instead of reqwest's "error sending request for url
+/// (...)" and the nested chain under it; reqwest's error stays reachable as the source.
+#[derive(Debug)]
+pub(crate) struct Unreachable {
+    text: String,
+    error: reqwest::Error,
+}
+
+impl Unreachable {
+    pub(crate) fn new(error: reqwest::Error) -> Self {
+        Unreachable {
+            text: one_line(&error),
+            error,
+        }
+    }
+}
+
+impl fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for Unreachable {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+/// `host:port` of the agent, then the innermost cause: the one that says what happened
+/// (reqwest's own text only names the URL, shown here as the address).
+fn one_line(error: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut innermost = None;
+    let mut next = error.source();
+    while let Some(cause) = next {
+        innermost = Some(cause);
+        next = cause.source();
+    }
+    let cause = match innermost {
+        Some(cause) => match cause.downcast_ref::<std::io::Error>() {
+            Some(io) => io_text(io),
+            None => cause.to_string(),
+        },
+        None if error.is_timeout() => "timed out".to_owned(),
+        None => "the request failed".to_owned(),
+    };
+    let address = error.url().and_then(|url| {
+        let host = url.host_str()?;
+        Some(match url.port_or_known_default() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        })
+    });
+    match address {
+        Some(address) => format!("{address}: {cause}"),
+        None => cause,
+    }
+}
+
+/// `Connection refused (os error 111)` as `connection refused`.
+fn io_text(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => &text[..at],
+        _ => text.as_str(),
+    };
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if first.is_uppercase() && second.is_lowercase() => first
+            .to_lowercase()
+            .chain(text[first.len_utf8()..].chars())
+            .collect(),
+        _ => text.to_owned(),
+    }
+}
+
 /// What one client of a backend is for, and how many requests it may have in flight (so how
 /// many connections to the agent it may hold).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -323,7 +401,7 @@ impl ConsulClient {
             Err(error) => {
                 self.connected.store(false, Ordering::Relaxed);
                 connection_errors::warn_if_refused_by_agent(&error, self.lane.name);
-                return Err(Error::unavailable(BACKEND, error));
+                return Err(Error::unavailable(BACKEND, Unreachable::new(error)));
             }
         };
         self.connected.store(true, Ordering::Relaxed);
@@ -472,6 +550,29 @@ mod tests {
         assert_eq!(
             client.in_flight.available_permits(),
             Lane::LOOKUPS.max_in_flight
+        );
+    }
+
+    #[tokio::test]
+    async fn an_agent_that_refuses_connections_is_one_line_naming_the_address() {
+        // Nothing listens on port 1.
+        let client =
+            ConsulClient::new(&config_for("127.0.0.1:1".to_owned()), Lane::LOOKUPS).unwrap();
+        let error = client.node_name().await.unwrap_err();
+        assert!(error.is_transient(), "{error}");
+        assert_eq!(
+            error.to_string(),
+            "consul is unavailable: 127.0.0.1:1: connection refused"
+        );
+        let source = std::error::Error::source(&error).expect("the cause is kept");
+        assert!(source.source().is_some(), "reqwest's error stays reachable");
+    }
+
+    #[test]
+    fn io_errors_lose_their_os_error_number() {
+        assert_eq!(
+            io_text(&std::io::Error::from_raw_os_error(111)),
+            "connection refused"
         );
     }
 

@@ -71,16 +71,16 @@ pub struct ConsulConfig {
     /// Certificates for `https`.
     pub tls: Option<TlsConfig>,
     /// How long a critical service stays in the catalog before the agent reaps it (>= 1 min).
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "matchmaker_core::heartbeat::duration_text")]
     pub deregister_critical_after: Duration,
     /// How long one blocking query waits for a change (Consul caps it at 10 min).
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "matchmaker_core::heartbeat::duration_text")]
     pub blocking_wait: Duration,
     /// The least time between two blocking queries of one loop (rate limit).
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "matchmaker_core::heartbeat::duration_text")]
     pub min_query_interval: Duration,
     /// Timeout of every non-blocking request.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "matchmaker_core::heartbeat::duration_text")]
     pub request_timeout: Duration,
 }
 

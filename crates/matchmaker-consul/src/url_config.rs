@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use matchmaker_core::heartbeat::duration_text;
 use matchmaker_core::{Error, Result, Strategy};
 use url::Url;
 
@@ -51,10 +52,9 @@ pub(crate) fn parse(text: &str) -> Result<ConsulConfig> {
             "ttl" => config.heartbeat.ttl = duration(text, &name, &value)?,
             "interval" => config.heartbeat.interval = Some(duration(text, &name, &value)?),
             "strategy" => {
-                config.heartbeat.strategy = match value.as_str() {
-                    "random" => Strategy::Random,
-                    "round-robin" => Strategy::RoundRobin,
-                    _ => return Err(bad(text, "strategy must be random or round-robin")),
+                config.heartbeat.strategy = match value.parse::<Strategy>() {
+                    Ok(strategy) => strategy,
+                    Err(why) => return Err(bad(text, &why)),
                 }
             }
             "token" => config.token = Some(value),
@@ -80,9 +80,14 @@ pub(crate) fn parse(text: &str) -> Result<ConsulConfig> {
     Ok(config)
 }
 
+/// A duration as everywhere in matchmaker (see `matchmaker_core::heartbeat::duration_text`).
 fn duration(text: &str, name: &str, value: &str) -> Result<Duration> {
-    humantime_serde::re::humantime::parse_duration(value)
-        .map_err(|error| bad(text, &format!("{name}={value:?}: {error}")))
+    duration_text::parse_duration(value).map_err(|error| {
+        bad(
+            text,
+            &format!("{name}={value:?} is not a duration: {error}"),
+        )
+    })
 }
 
 fn percent_decode(path: &str) -> Option<String> {
@@ -152,6 +157,28 @@ mod tests {
     }
 
     #[test]
+    fn durations_are_bare_seconds_or_humantime() {
+        let ttl = |url: &str| parse(url).unwrap().heartbeat.ttl;
+        assert_eq!(ttl("consul://h:1/n?ttl=10"), Duration::from_secs(10));
+        assert_eq!(ttl("consul://h:1/n?ttl=10s"), Duration::from_secs(10));
+        assert_eq!(
+            ttl("consul://h:1/n?ttl=1500ms"),
+            Duration::from_millis(1500)
+        );
+        assert_eq!(ttl("consul://h:1/n?ttl=1m"), Duration::from_secs(60));
+        let config = parse("consul://h:1/n?ttl=6&interval=2&wait=5&deregister_after=90").unwrap();
+        assert_eq!(config.heartbeat.interval(), Duration::from_secs(2));
+        assert_eq!(config.blocking_wait, Duration::from_secs(5));
+        assert_eq!(config.deregister_critical_after, Duration::from_secs(90));
+        assert_eq!(ttl("consul://h:1/n?ttl=1.5"), Duration::from_millis(1500));
+        let error = parse("consul://h:1/n?ttl=ten").unwrap_err().to_string();
+        assert!(
+            error.contains("write 10 (seconds), 10s, 1500ms or 1m"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn percent_encoded_namespace_is_decoded() {
         assert_eq!(parse("consul://h:1/a%20b").unwrap().namespace, "a b");
     }
@@ -162,6 +189,8 @@ mod tests {
             "http://h:1/n",
             "consul://h:1/n?ttl=soon",
             "consul://h:1/n?ttl=100ms",
+            "consul://h:1/n?ttl=0",
+            "consul://h:1/n?ttl=-5",
             "consul://h:1/n?colour=blue",
             "consul://h:1/n?deregister_after=30s",
             "consul://h:1/n?strategy=first",

@@ -46,10 +46,10 @@ pub struct EtcdConfig {
     /// Password of `user` (redacted in `Debug`).
     pub password: Option<String>,
     /// Timeout for establishing a connection to one member.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "matchmaker_core::heartbeat::duration_text")]
     pub connect_timeout: Duration,
     /// Timeout of each request (and of waiting for a keep-alive answer).
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "matchmaker_core::heartbeat::duration_text")]
     pub request_timeout: Duration,
     /// Extra key/value pairs stored in every registration's value (shown by listings).
     pub metadata: BTreeMap<String, String>,

@@ -1,4 +1,8 @@
-//! Turning etcd-client failures into the core error kinds.
+//! Turning etcd-client failures into the core error kinds, each shown as a one-line cause.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::net::SocketAddr;
 
 use matchmaker_core::Error;
 
@@ -53,17 +57,135 @@ pub(crate) fn from_client(error: etcd_client::Error) -> Error {
                 unauthorized(&message)
             }
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => {
-                Error::unavailable(BACKEND, error)
+                Error::unavailable(BACKEND, Cause::new(error))
             }
-            _ => Error::backend(BACKEND, error),
+            _ => Error::backend(BACKEND, Cause::new(error)),
         };
     }
     match error {
         E::TransportError(_) | E::IoError(_) | E::LeaseKeepAliveError(_) | E::WatchError(_) => {
-            Error::unavailable(BACKEND, error)
+            Error::unavailable(BACKEND, Cause::new(error))
         }
-        other => Error::backend(BACKEND, other),
+        other => Error::backend(BACKEND, Cause::new(other)),
     }
+}
+
+/// An etcd-client error shown as its one-line cause (`127.0.0.1:1: connection refused`)
+/// instead of the client's nested `Debug` dump; the client's error stays reachable as the
+/// source.
+#[derive(Debug)]
+pub(crate) struct Cause {
+    text: String,
+    error: etcd_client::Error,
+}
+
+impl Cause {
+    pub(crate) fn new(error: etcd_client::Error) -> Self {
+        Cause {
+            text: one_line(&error),
+            error,
+        }
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl StdError for Cause {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        // etcd-client's error has no `source()`: hand out the error it wraps, so the whole
+        // chain (status, transport error, I/O error) stays walkable.
+        Some(root(&self.error).unwrap_or(&self.error))
+    }
+}
+
+/// The error an etcd-client error wraps, where it wraps one with a chain of its own.
+fn root(error: &etcd_client::Error) -> Option<&(dyn StdError + 'static)> {
+    match error {
+        etcd_client::Error::GRpcStatus(status) => Some(status),
+        etcd_client::Error::TransportError(error) => Some(error),
+        etcd_client::Error::IoError(error) => Some(error),
+        _ => None,
+    }
+}
+
+/// What went wrong in one line: the innermost cause (the one that says what happened),
+/// prefixed by the member's address when the chain names one.
+pub(crate) fn one_line(error: &etcd_client::Error) -> String {
+    use etcd_client::Error as E;
+    let Some(root) = root(error) else {
+        return match error {
+            // Their Display is a short sentence already.
+            E::WatchError(message) | E::LeaseKeepAliveError(message) => message.clone(),
+            other => other.to_string(),
+        };
+    };
+    let mut chain = vec![root];
+    let mut innermost = root;
+    while let Some(next) = innermost.source() {
+        chain.push(next);
+        innermost = next;
+    }
+    let text = match (innermost.downcast_ref::<std::io::Error>(), error) {
+        (Some(io), _) => io_text(io),
+        // A status with no cause under it: etcd's (or the client's) own message.
+        (None, E::GRpcStatus(status)) if chain.len() == 1 => {
+            if status.message().is_empty() {
+                status.code().to_string()
+            } else {
+                status.message().to_owned()
+            }
+        }
+        (None, _) => innermost.to_string(),
+    };
+    // hyper says "dns error" a level above the resolver's own words.
+    let resolving = chain.iter().any(|error| error.to_string() == "dns error");
+    let text = if resolving && !text.contains("dns") {
+        format!("dns error: {text}")
+    } else {
+        text
+    };
+    match chain.iter().rev().find_map(|error| socket_address(*error)) {
+        Some(address) if !text.contains(&address.to_string()) => format!("{address}: {text}"),
+        _ => text,
+    }
+}
+
+/// `Connection refused (os error 111)` as `connection refused`.
+fn io_text(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => &text[..at],
+        _ => text.as_str(),
+    };
+    lower_first(text)
+}
+
+/// `Connection refused` as `connection refused`, leaving acronyms (`TLS ...`) alone.
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if first.is_uppercase() && second.is_lowercase() => first
+            .to_lowercase()
+            .chain(text[first.len_utf8()..].chars())
+            .collect(),
+        _ => text.to_owned(),
+    }
+}
+
+/// The socket address a connect error names. hyper keeps it only in its `Debug` output, which
+/// is read here for that one token and never shown.
+fn socket_address(error: &(dyn StdError + 'static)) -> Option<SocketAddr> {
+    if error.downcast_ref::<std::io::Error>().is_some() {
+        return None;
+    }
+    let debug = format!("{error:?}");
+    debug
+        .split(|ch: char| ch.is_whitespace() || matches!(ch, ',' | '(' | ')' | '"'))
+        .find_map(|token| token.parse().ok())
 }
 
 fn unauthorized(message: &str) -> Error {
@@ -132,6 +254,50 @@ mod tests {
             "etcdserver: too many operations in txn request",
         ));
         assert!(matches!(mapped, Error::Backend { .. }), "{mapped}");
+    }
+
+    #[test]
+    fn a_status_without_a_cause_shows_its_message_only() {
+        let mapped = from_client(status(
+            tonic::Code::InvalidArgument,
+            "etcdserver: too many operations in txn request",
+        ));
+        assert_eq!(
+            mapped.to_string(),
+            "etcd error: etcdserver: too many operations in txn request"
+        );
+        let mapped = from_client(status(tonic::Code::Unavailable, ""));
+        assert_eq!(
+            mapped.to_string(),
+            "etcd is unavailable: The service is currently unavailable"
+        );
+    }
+
+    #[test]
+    fn io_errors_lose_their_os_error_number() {
+        let refused = std::io::Error::from_raw_os_error(111);
+        assert_eq!(io_text(&refused), "connection refused");
+        assert_eq!(lower_first("TLS handshake failed"), "TLS handshake failed");
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_one_line_naming_the_address() {
+        // Nothing listens on port 1; the client may fail at connect or at the first call.
+        let error = match etcd_client::Client::connect(["http://127.0.0.1:1"], None).await {
+            Err(error) => error,
+            Ok(mut client) => client.get("k", None).await.expect_err("port 1 refuses"),
+        };
+        let mapped = from_client(error);
+        assert!(mapped.is_transient(), "{mapped}");
+        assert_eq!(
+            mapped.to_string(),
+            "etcd is unavailable: 127.0.0.1:1: connection refused"
+        );
+        let source = std::error::Error::source(&mapped).expect("the cause is kept");
+        assert!(
+            source.source().is_some(),
+            "the client's chain stays walkable"
+        );
     }
 
     #[test]

@@ -35,7 +35,7 @@ impl Member {
             let connect = Client::connect([self.url.as_str()], Some(options.clone()));
             match tokio::time::timeout(timeout, connect).await {
                 Ok(Ok(client)) => self.probe = Some(client),
-                Ok(Err(error)) => return Err(error.to_string()),
+                Ok(Err(error)) => return Err(crate::errors::one_line(&error)),
                 Err(_) => return Err(format!("no answer within {timeout:?}")),
             }
         }
@@ -45,7 +45,7 @@ impl Member {
         match tokio::time::timeout(timeout, client.status()).await {
             Ok(Ok(status)) if status.leader() != 0 => Ok(()),
             Ok(Ok(_)) => Err("it has no leader".to_owned()),
-            Ok(Err(error)) => Err(error.to_string()),
+            Ok(Err(error)) => Err(crate::errors::one_line(&error)),
             Err(_) => Err(format!("no answer within {timeout:?}")),
         }
     }

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use matchmaker_core::heartbeat::duration_text;
 use matchmaker_core::{HeartbeatConfig, Result, Strategy};
 
 use crate::config::{invalid, EtcdConfig, EtcdTls};
@@ -20,9 +21,11 @@ impl EtcdConfig {
     /// - Hosts default to port 2379; IPv6 literals go in brackets (`[::1]:2379`).
     /// - The path is the key prefix (a trailing `/` is added); none means `/matchmaker/`.
     /// - User, password and prefix may be percent-encoded (`%40` for `@`).
-    /// - Parameters: `ttl` (`10` or `10s`), `interval` (`3s`, `500ms`), `strategy`
+    /// - Parameters: `ttl`, `interval`, `strategy`
     ///   (`random`, `round-robin`), `connect_timeout`, `request_timeout`, and the TLS files
-    ///   `ca`, `cert`, `key` plus `domain` (any of them turns TLS on).
+    ///   `ca`, `cert`, `key` plus `domain` (any of them turns TLS on). Durations are a bare
+    ///   number of seconds (`10`) or `10s`, `1500ms`, `1m`; the TTL must come out as whole
+    ///   seconds, at least [`crate::MIN_ETCD_TTL`].
     ///
     /// The result is validated; errors are [`matchmaker_core::Error::InvalidConfig`] saying
     /// what is wrong.
@@ -155,7 +158,7 @@ fn parse_query(query: &str, config: &mut EtcdConfig) -> Result<()> {
             .ok_or_else(|| invalid(format!("parameter {pair:?} has no '=value'")))?;
         let value = percent_decode(raw, name)?;
         match name {
-            "ttl" => heartbeat.ttl = parse_ttl(&value)?,
+            "ttl" => heartbeat.ttl = parse_duration(name, &value)?,
             "interval" => heartbeat.interval = Some(parse_duration(name, &value)?),
             "strategy" => heartbeat.strategy = parse_strategy(&value)?,
             "connect_timeout" => config.connect_timeout = parse_duration(name, &value)?,
@@ -187,39 +190,14 @@ fn parse_query(query: &str, config: &mut EtcdConfig) -> Result<()> {
     Ok(())
 }
 
-/// `10` or `10s`: whole seconds.
-fn parse_ttl(value: &str) -> Result<Duration> {
-    let digits = value.strip_suffix('s').unwrap_or(value);
-    digits.parse::<u64>().map(Duration::from_secs).map_err(|_| {
-        invalid(format!(
-            "ttl {value:?} is not a whole number of seconds (write `10` or `10s`)"
-        ))
-    })
-}
-
-/// `500ms`, `3s` or a bare number of seconds.
+/// A duration as everywhere in matchmaker (see `matchmaker_core::heartbeat::duration_text`).
 fn parse_duration(name: &str, value: &str) -> Result<Duration> {
-    let parsed = if let Some(millis) = value.strip_suffix("ms") {
-        millis.parse::<u64>().ok().map(Duration::from_millis)
-    } else {
-        let seconds = value.strip_suffix('s').unwrap_or(value);
-        seconds.parse::<u64>().ok().map(Duration::from_secs)
-    };
-    parsed.ok_or_else(|| {
-        invalid(format!(
-            "{name} {value:?} is not a duration (write `3s` or `500ms`)"
-        ))
-    })
+    duration_text::parse_duration(value)
+        .map_err(|error| invalid(format!("{name} {value:?} is not a duration: {error}")))
 }
 
 fn parse_strategy(value: &str) -> Result<Strategy> {
-    match value {
-        "random" => Ok(Strategy::Random),
-        "round-robin" => Ok(Strategy::RoundRobin),
-        other => Err(invalid(format!(
-            "strategy {other:?} is unknown; known: random, round-robin"
-        ))),
-    }
+    value.parse().map_err(invalid)
 }
 
 /// Decodes `%XX` escapes; the result must be UTF-8.
@@ -305,6 +283,20 @@ mod tests {
     }
 
     #[test]
+    fn durations_are_bare_seconds_or_humantime() {
+        let ttl = |url: &str| EtcdConfig::from_url(url).unwrap().heartbeat.ttl;
+        assert_eq!(ttl("etcd://h?ttl=10"), Duration::from_secs(10));
+        assert_eq!(ttl("etcd://h?ttl=10s"), Duration::from_secs(10));
+        assert_eq!(ttl("etcd://h?ttl=2000ms"), Duration::from_secs(2));
+        assert_eq!(ttl("etcd://h?ttl=1m"), Duration::from_secs(60));
+        let config = EtcdConfig::from_url("etcd://h?ttl=6&interval=1500ms").unwrap();
+        assert_eq!(config.heartbeat.interval(), Duration::from_millis(1500));
+        let config = EtcdConfig::from_url("etcd://h?interval=1&request_timeout=1m").unwrap();
+        assert_eq!(config.heartbeat.interval(), Duration::from_secs(1));
+        assert_eq!(config.request_timeout, Duration::from_secs(60));
+    }
+
+    #[test]
     fn tls_parameters_turn_tls_on() {
         let config =
             EtcdConfig::from_url("etcd://h:1?ca=/tmp/ca.pem&cert=/c.pem&key=/k.pem&domain=etcd")
@@ -325,8 +317,12 @@ mod tests {
             ("etcd://a:x", "port"),
             ("etcd://[::1", "']'"),
             ("etcd://a:1?ttl=1", "minimum"),
-            ("etcd://a:1?ttl=ten", "whole number"),
-            ("etcd://a:1?ttl=1.5s", "whole number"),
+            ("etcd://a:1?ttl=ten", "not a duration"),
+            ("etcd://a:1?ttl=1.5s", "minimum"),
+            ("etcd://a:1?ttl=2500ms", "whole seconds"),
+            ("etcd://a:1?ttl=2.5", "whole seconds"),
+            ("etcd://a:1?ttl=1.2.3", "not a duration"),
+            ("etcd://a:1?ttl=-3", "not a duration"),
             ("etcd://a:1?bogus=1", "unknown URL parameter"),
             ("etcd://a:1?ttl", "no '=value'"),
             ("etcd://a:1?strategy=first", "strategy"),

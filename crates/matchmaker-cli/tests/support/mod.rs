@@ -12,12 +12,46 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_matchmaker");
 /// A generous bound for anything a test waits for; never a tight timing assertion.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
-/// Runs `matchmaker ARGS` to completion with `MATCHMAKER_URL` cleared.
+/// Every variable the binary reads to pick a registry (or log level): cleared for each run, so
+/// the caller's shell cannot change what a test sees.
+pub const CLEARED: [&str; 14] = [
+    "MATCHMAKER_URL",
+    "ETCDCTL_ENDPOINTS",
+    "ETCDCTL_CACERT",
+    "ETCDCTL_CERT",
+    "ETCDCTL_KEY",
+    "ETCDCTL_USER",
+    "ETCDCTL_PASSWORD",
+    "CONSUL_HTTP_ADDR",
+    "CONSUL_HTTP_SSL",
+    "CONSUL_HTTP_TOKEN",
+    "CONSUL_CACERT",
+    "CONSUL_CLIENT_CERT",
+    "CONSUL_CLIENT_KEY",
+    "RUST_LOG",
+];
+
+/// `matchmaker ARGS` with the [`CLEARED`] variables removed, then `vars` set.
+pub fn command(args: &[&str], vars: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(BIN);
+    command.args(args);
+    for name in CLEARED {
+        command.env_remove(name);
+    }
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    command
+}
+
+/// Runs `matchmaker ARGS` to completion with no registry variable set.
 pub fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("MATCHMAKER_URL")
-        .env_remove("RUST_LOG")
+    run_with(args, &[])
+}
+
+/// Runs `matchmaker ARGS` to completion with only the registry variables `vars` set.
+pub fn run_with(args: &[&str], vars: &[(&str, &str)]) -> Output {
+    command(args, vars)
         .output()
         .expect("the matchmaker binary runs")
 }
@@ -55,12 +89,14 @@ fn lines(stream: impl std::io::Read + Send + 'static) -> Receiver<String> {
 }
 
 impl Running {
-    /// Starts `matchmaker ARGS`.
+    /// Starts `matchmaker ARGS` with no registry variable set.
     pub fn start(args: &[&str]) -> Running {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .env_remove("MATCHMAKER_URL")
-            .env_remove("RUST_LOG")
+        Running::start_with(args, &[])
+    }
+
+    /// Starts `matchmaker ARGS` with only the registry variables `vars` set.
+    pub fn start_with(args: &[&str], vars: &[(&str, &str)]) -> Running {
+        let mut child = command(args, vars)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

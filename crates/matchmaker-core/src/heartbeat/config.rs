@@ -22,9 +22,25 @@ pub enum Strategy {
     RoundRobin,
 }
 
+impl std::str::FromStr for Strategy {
+    type Err = String;
+
+    /// `random` or `round-robin`; the error lists both.
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        match text.trim() {
+            "random" => Ok(Strategy::Random),
+            "round-robin" => Ok(Strategy::RoundRobin),
+            other => Err(format!(
+                "strategy {other:?} is unknown; known: random, round-robin"
+            )),
+        }
+    }
+}
+
 /// TTL, heartbeat interval and host-selection strategy of a heartbeat matchmaker.
 ///
-/// Durations are written as `"10s"`, `"500ms"` in config files.
+/// Durations are written as `"10s"`, `"500ms"` or a bare number of seconds in config files
+/// (see [`super::duration_text`]).
 ///
 /// ```
 /// use std::time::Duration;
@@ -37,10 +53,10 @@ pub enum Strategy {
 #[serde(default, deny_unknown_fields)]
 pub struct HeartbeatConfig {
     /// How long a registration stays alive without a heartbeat. At least [`MIN_TTL`].
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "super::duration_text")]
     pub ttl: Duration,
     /// Time between heartbeats; defaults to a third of the TTL. Must be below the TTL.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "super::duration_text::option")]
     pub interval: Option<Duration>,
     /// How a bare-topic lookup picks one live host.
     pub strategy: Strategy,

@@ -20,6 +20,7 @@
 
 mod backend;
 mod config;
+pub mod duration_text;
 mod exchanges;
 mod matchmaker;
 
