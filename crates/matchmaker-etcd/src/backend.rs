@@ -13,7 +13,8 @@ use crate::connection::connect_client;
 use crate::errors::BACKEND;
 use crate::keys::KeySpace;
 use crate::lease::LeaseKeeper;
-use crate::watcher::{list_prefix, PrefixWatcher};
+use crate::listing::list_prefix;
+use crate::watcher::PrefixWatcher;
 
 /// The etcd registry behind an [`crate::EtcdMatchMaker`]: implements the core's
 /// `HeartbeatBackend` and `HostDirectory`.

@@ -76,6 +76,7 @@ mod errors;
 mod hooks;
 pub mod keys;
 mod lease;
+mod listing;
 mod members;
 mod record;
 mod retry;

@@ -9,49 +9,17 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use etcd_client::{Client, EventType, GetOptions, KeyValue, WatchOptions, WatchResponse};
-use matchmaker_core::{telemetry, Result};
+use etcd_client::{Client, EventType, WatchOptions, WatchResponse};
+use matchmaker_core::telemetry;
 use tokio::sync::Notify;
 
-use crate::cache::{CachedEntry, RegistrationCache};
-use crate::errors::{from_client, BACKEND};
-use crate::keys::{foreign_key, KeySpace};
-use crate::record::RegistrationRecord;
+use crate::cache::RegistrationCache;
+use crate::errors::BACKEND;
+use crate::keys::KeySpace;
+use crate::listing::{decode, list_prefix};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
-
-/// Lists every registration under the prefix: `(entries, revision of the list)`.
-pub(crate) async fn list_prefix(
-    client: &Client,
-    keys: &KeySpace,
-) -> Result<(Vec<(String, String, CachedEntry)>, i64)> {
-    let response = client
-        .clone()
-        .get(keys.prefix(), Some(GetOptions::new().with_prefix()))
-        .await
-        .map_err(from_client)?;
-    let revision = response.header().map_or(0, |header| header.revision());
-    let entries = response
-        .kvs()
-        .iter()
-        .filter_map(|kv| decode(keys, kv))
-        .collect();
-    Ok((entries, revision))
-}
-
-fn decode(keys: &KeySpace, kv: &KeyValue) -> Option<(String, String, CachedEntry)> {
-    let Some((topic, host)) = keys.parse(kv.key()) else {
-        tracing::debug!(error = %foreign_key(kv.key()), "skipping a foreign key");
-        return None;
-    };
-    let entry = CachedEntry {
-        lease: kv.lease(),
-        instance: RegistrationRecord::instance_of(kv.value()),
-        mod_revision: kv.mod_revision(),
-    };
-    Some((topic, host, entry))
-}
 
 /// Follows the prefix until the task is aborted (when the backend is dropped).
 pub(crate) struct PrefixWatcher {

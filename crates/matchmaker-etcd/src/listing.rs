@@ -1,0 +1,163 @@
+//! Listing the prefix in pages at one pinned revision, so no single response has to fit in
+//! gRPC's 4 MiB message limit (one Range of 25k registrations did not: "decoded message length
+//! too large") and the whole listing is one consistent snapshot.
+
+use etcd_client::{Client, GetOptions, KeyValue};
+use matchmaker_core::Result;
+
+use crate::cache::CachedEntry;
+use crate::errors::{from_client, BACKEND};
+use crate::keys::{foreign_key, KeySpace};
+use crate::record::RegistrationRecord;
+
+/// Keys per page: about 200 KB of registrations, far below the 4 MiB limit.
+pub(crate) const PAGE_SIZE: i64 = 1000;
+
+/// How many times a listing starts over when etcd compacted its pinned revision meanwhile.
+const COMPACTED_RETRIES: usize = 3;
+
+/// Every registration under the prefix: `(entries, revision of the listing)`.
+pub(crate) async fn list_prefix(
+    client: &Client,
+    keys: &KeySpace,
+) -> Result<(Vec<(String, String, CachedEntry)>, i64)> {
+    let mut attempt = 0;
+    loop {
+        match list_pages(client, keys, PAGE_SIZE).await {
+            Err(error) if is_compacted(&error) && attempt < COMPACTED_RETRIES => {
+                attempt += 1;
+                tracing::debug!(backend = BACKEND, %error, "listing outlived its revision; starting over");
+            }
+            Err(error) => return Err(from_client(error)),
+            Ok(listed) => return Ok(listed),
+        }
+    }
+}
+
+/// Pages of `page_size` keys: the first at the current revision, the rest pinned to it.
+pub(crate) async fn list_pages(
+    client: &Client,
+    keys: &KeySpace,
+    page_size: i64,
+) -> std::result::Result<(Vec<(String, String, CachedEntry)>, i64), etcd_client::Error> {
+    let prefix = keys.prefix().as_bytes().to_vec();
+    let end = range_end(&prefix);
+    let mut entries = Vec::new();
+    let mut start = prefix;
+    let mut revision = 0;
+    loop {
+        let mut options = GetOptions::new()
+            .with_range(end.clone())
+            .with_limit(page_size);
+        if revision != 0 {
+            options = options.with_revision(revision);
+        }
+        let response = client.clone().get(start.clone(), Some(options)).await?;
+        if revision == 0 {
+            revision = response.header().map_or(0, |header| header.revision());
+        }
+        entries.extend(response.kvs().iter().filter_map(|kv| decode(keys, kv)));
+        match response.kvs().last() {
+            Some(last) if response.more() => {
+                // The next page starts just after the last key of this one.
+                start = last.key().to_vec();
+                start.push(0);
+            }
+            _ => return Ok((entries, revision)),
+        }
+    }
+}
+
+/// The end of the range of keys that start with `prefix` (the prefix with its last byte below
+/// 0xff incremented, as etcd's `WithPrefix` does).
+fn range_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    // Every byte was 0xff: everything from the prefix on ("\0" means "to the end").
+    vec![0]
+}
+
+fn is_compacted(error: &etcd_client::Error) -> bool {
+    error
+        .to_string()
+        .contains("required revision has been compacted")
+}
+
+pub(crate) fn decode(keys: &KeySpace, kv: &KeyValue) -> Option<(String, String, CachedEntry)> {
+    let Some((topic, host)) = keys.parse(kv.key()) else {
+        tracing::debug!(error = %foreign_key(kv.key()), "skipping a foreign key");
+        return None;
+    };
+    let entry = CachedEntry {
+        lease: kv.lease(),
+        instance: RegistrationRecord::instance_of(kv.value()),
+        mod_revision: kv.mod_revision(),
+    };
+    Some((topic, host, entry))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Against the shared etcd (`MATCHMAKER_ETCD_ENDPOINTS`): pages of 3 list all 10 keys of
+    /// the prefix, at the revision of the first page, and nothing outside it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pages_list_every_key_at_one_revision() {
+        let Some(endpoints) =
+            matchmaker_testkit::etcd::shared_endpoints_or_skip("pages_list_every_key")
+        else {
+            return;
+        };
+        let prefix = format!("/matchmaker-test/pages-{:016x}/", fastrand::u64(..));
+        let keys = KeySpace::new(&prefix).unwrap();
+        let mut client = etcd_client::Client::connect(&endpoints, None)
+            .await
+            .unwrap();
+        for index in 0..10 {
+            let host = format!("h{index}");
+            client.put(keys.key("t", &host), "{}", None).await.unwrap();
+        }
+        // Right after the prefix's range end: must not be listed.
+        let outside = format!("{}0", prefix.trim_end_matches('/'));
+        client.put(outside.clone(), "x", None).await.unwrap();
+        let written = client
+            .get("x", None)
+            .await
+            .unwrap()
+            .header()
+            .unwrap()
+            .revision();
+
+        let (entries, revision) = list_pages(&client, &keys, 3).await.unwrap();
+        assert_eq!(entries.len(), 10);
+        assert!(revision >= written, "{revision} < {written}");
+        let mut hosts: Vec<&str> = entries.iter().map(|(_, host, _)| host.as_str()).collect();
+        hosts.sort();
+        assert_eq!(
+            hosts,
+            ["h0", "h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8", "h9"]
+        );
+
+        client
+            .delete(
+                prefix.as_str(),
+                Some(etcd_client::DeleteOptions::new().with_prefix()),
+            )
+            .await
+            .unwrap();
+        client.delete(outside, None).await.unwrap();
+    }
+
+    #[test]
+    fn the_range_end_is_the_prefix_with_its_last_byte_incremented() {
+        assert_eq!(range_end(b"/mm/"), b"/mm0".to_vec());
+        assert_eq!(range_end(b"a\xff"), b"b".to_vec());
+        assert_eq!(range_end(b"\xff\xff"), vec![0]);
+    }
+}
