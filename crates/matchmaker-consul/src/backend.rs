@@ -1,6 +1,6 @@
 //! `ConsulBackend`: the `HeartbeatBackend` and `HostDirectory` over a Consul agent.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -206,6 +206,28 @@ impl HeartbeatBackend for ConsulBackend {
     #[tracing::instrument(level = "debug", skip(self), fields(topic = %registration.topic, host = %registration.host))]
     async fn backend_register(&self, registration: &Registration) -> Result<()> {
         self.registrar.register(registration).await
+    }
+
+    /// Registers the services with as many requests in flight as the write lane has
+    /// connections, passes the process's TTL check once, and waits (bounded) until every
+    /// topic's lookups show its new hosts.
+    async fn backend_register_many(&self, registrations: &[Registration]) -> Result<()> {
+        self.registrar.register_many(registrations).await?;
+        self.registrar.pass().await?;
+        let mut by_topic: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for registration in registrations {
+            by_topic
+                .entry(&registration.topic)
+                .or_default()
+                .push(&registration.host);
+        }
+        for (topic, hosts) in by_topic {
+            self.settle(topic, |shown| {
+                hosts.iter().all(|host| shown.contains(*host))
+            })
+            .await?;
+        }
+        Ok(())
     }
 
     #[tracing::instrument(level = "debug", skip(self), fields(topic = %registration.topic, host = %registration.host))]

@@ -23,6 +23,9 @@ use crate::wire::{CheckDefinition, ServiceEntry, ServiceRegistration};
 /// process's `expire`, or by an operator).
 pub(crate) const RECONCILE_EVERY: u64 = 5;
 
+/// Bulk registrations in flight at once: the write lane's connections.
+const WRITE_CONCURRENCY: usize = crate::client::Lane::WRITES.max_in_flight;
+
 pub(crate) struct Registrar {
     client: ConsulClient,
     namespace: String,
@@ -190,6 +193,31 @@ impl Registrar {
         self.registrations().insert(registration.clone());
         lock(&self.fresh).insert(registration.clone());
         tracing::info!(topic = %registration.topic, host = %registration.host, "consul service registered");
+        Ok(())
+    }
+
+    /// Registers every pair's service, [`WRITE_CONCURRENCY`] requests at a time.
+    pub async fn register_many(&self, registrations: &[Registration]) -> Result<()> {
+        self.ensure_instance().await?;
+        for wave in registrations.chunks(WRITE_CONCURRENCY) {
+            futures_util::future::try_join_all(
+                wave.iter()
+                    .map(|registration| self.register_tracked(registration)),
+            )
+            .await?;
+        }
+        tracing::info!(
+            registrations = registrations.len(),
+            "consul services registered in bulk"
+        );
+        Ok(())
+    }
+
+    /// Registers the pair's service and remembers it (without the instance check).
+    async fn register_tracked(&self, registration: &Registration) -> Result<()> {
+        self.register_service(registration).await?;
+        self.registrations().insert(registration.clone());
+        lock(&self.fresh).insert(registration.clone());
         Ok(())
     }
 

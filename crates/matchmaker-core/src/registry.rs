@@ -36,6 +36,16 @@ pub trait Registry: MatchMaker {
     /// This process's own registrations, sorted.
     fn registrations(&self) -> Vec<Registration>;
 
+    /// Registers every `(topic, host)` pair at once (validated first; in bulk where the
+    /// backend can: etcd writes transactions of 128 and one keep-alive). The default
+    /// registers them one by one, which static backends and wrappers may keep.
+    async fn register_many(&self, pairs: &[(&str, &str)]) -> Result<()> {
+        for (topic, host) in pairs {
+            self.register(topic, host).await?;
+        }
+        Ok(())
+    }
+
     /// Stops heartbeating and leaves this process's registrations to expire by themselves, at
     /// most one TTL from now, releasing what only this process kept alive (Consul: its instance
     /// service). For a process that registers and exits without holding. Nothing to do on
@@ -63,6 +73,10 @@ impl<B: HeartbeatBackend> Registry for HeartbeatMatchMaker<B> {
 
     fn registrations(&self) -> Vec<Registration> {
         HeartbeatMatchMaker::registrations(self)
+    }
+
+    async fn register_many(&self, pairs: &[(&str, &str)]) -> Result<()> {
+        HeartbeatMatchMaker::register_many(self, pairs).await
     }
 
     async fn leave_to_expire(&self) -> Result<()> {

@@ -53,6 +53,13 @@ impl HeartbeatBackend for Recorder {
     async fn backend_register(&self, _: &Registration) -> Result<()> {
         Ok(())
     }
+    async fn backend_register_many(&self, registrations: &[Registration]) -> Result<()> {
+        for registration in registrations {
+            self.backend_register(registration).await?;
+        }
+        Ok(())
+    }
+
     async fn backend_unregister(&self, _: &Registration) -> Result<()> {
         Ok(())
     }

@@ -55,6 +55,46 @@ impl HeartbeatBackend for EtcdBackend {
         .await
     }
 
+    /// Puts every key with this process's lease in transactions of at most 128 operations,
+    /// then sends ONE keep-alive, so each stays alive for a full TTL.
+    async fn backend_register_many(&self, registrations: &[Registration]) -> Result<()> {
+        let mut owned = self.owned.lock().await;
+        let added: Vec<Registration> = registrations
+            .iter()
+            .filter(|registration| owned.insert((*registration).clone()))
+            .cloned()
+            .collect();
+        {
+            let mut pending = self.pending_deletes();
+            for registration in registrations {
+                pending.remove(registration);
+            }
+        }
+        let all: Vec<&Registration> = registrations.iter().collect();
+        let mut outcome = match self.put_all(&all).await {
+            Ok(()) => Ok(()),
+            Err(WriteError::LeaseNotFound(lost)) => self.recover_lease(&owned, lost).await,
+            Err(WriteError::Other(error)) => Err(error),
+        };
+        // The keep-alive may need the lock itself (to re-put everything after a lost lease).
+        drop(owned);
+        if outcome.is_ok() {
+            outcome = self.keep_lease_alive().await;
+        }
+        if outcome.is_err() {
+            let mut owned = self.owned.lock().await;
+            for registration in &added {
+                owned.remove(registration);
+            }
+        }
+        tracing::debug!(
+            registrations = registrations.len(),
+            ok = outcome.is_ok(),
+            "registered in etcd in bulk"
+        );
+        outcome
+    }
+
     /// Deletes the key (whoever wrote it) and stops re-creating it. If etcd cannot be
     /// reached the error is returned and every heartbeat retries the delete until it succeeds.
     async fn backend_unregister(&self, registration: &Registration) -> Result<()> {

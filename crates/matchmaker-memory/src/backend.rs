@@ -105,6 +105,13 @@ impl HeartbeatBackend for MemoryBackend {
         Ok(())
     }
 
+    async fn backend_register_many(&self, registrations: &[Registration]) -> Result<()> {
+        for registration in registrations {
+            self.backend_register(registration).await?;
+        }
+        Ok(())
+    }
+
     async fn backend_unregister(&self, registration: &Registration) -> Result<()> {
         self.registry
             .inner

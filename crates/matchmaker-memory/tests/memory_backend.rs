@@ -363,3 +363,34 @@ fn backend_rejects_a_ttl_below_one_second() {
         Err(Error::InvalidConfig(_))
     ));
 }
+
+#[tokio::test(start_paused = true)]
+async fn register_many_registers_every_pair_or_none_when_one_is_invalid() {
+    let registry = MemoryRegistry::new();
+    let a = host_on(&registry);
+    let b = host_on(&registry);
+    a.register_many(&[("t", "h1"), ("t", "h2"), ("u", "h1")])
+        .await
+        .unwrap();
+    let hosts: Vec<Option<String>> = b
+        .queues("fanout~t")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|route| route.host)
+        .collect();
+    assert_eq!(hosts, [Some("h1".to_owned()), Some("h2".to_owned())]);
+    assert!(b.is_alive("u", "h1").await.unwrap());
+    assert_eq!(a.registrations().len(), 3);
+
+    let error = a
+        .register_many(&[("v", "h1"), ("v", "bad host")])
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::InvalidKey { .. }), "{error:?}");
+    assert!(
+        !b.is_alive("v", "h1").await.unwrap(),
+        "nothing was registered"
+    );
+    assert_eq!(a.registrations().len(), 3);
+}

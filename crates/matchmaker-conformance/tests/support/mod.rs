@@ -108,6 +108,13 @@ impl HeartbeatBackend for FakeRegistry {
         Ok(())
     }
 
+    async fn backend_register_many(&self, registrations: &[Registration]) -> Result<()> {
+        for registration in registrations {
+            self.backend_register(registration).await?;
+        }
+        Ok(())
+    }
+
     async fn backend_unregister(&self, registration: &Registration) -> Result<()> {
         tokio::task::yield_now().await;
         if self.has(Defect::UnregisterRemovesTheWholeHost) {

@@ -101,6 +101,10 @@ pub trait HostDirectory: Send + Sync {
 ///         self.0.lock().unwrap().insert(registration.clone());
 ///         Ok(())
 ///     }
+///     async fn backend_register_many(&self, registrations: &[Registration]) -> Result<()> {
+///         self.0.lock().unwrap().extend(registrations.iter().cloned());
+///         Ok(())
+///     }
 ///     async fn backend_unregister(&self, registration: &Registration) -> Result<()> {
 ///         self.0.lock().unwrap().remove(registration);
 ///         Ok(())
@@ -143,6 +147,10 @@ pub trait HeartbeatBackend: HostDirectory + 'static {
 
     /// Records a registration.
     async fn backend_register(&self, registration: &Registration) -> Result<()>;
+
+    /// Records every registration of `registrations` and leaves each alive for a full TTL: the
+    /// bulk register, one batch of writes and one refresh where the backend can.
+    async fn backend_register_many(&self, registrations: &[Registration]) -> Result<()>;
 
     /// Removes a registration.
     async fn backend_unregister(&self, registration: &Registration) -> Result<()>;
