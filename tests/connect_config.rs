@@ -124,7 +124,10 @@ fn unparsable_ttl_variable_is_rejected_with_an_example() {
         ("MATCHMAKER_TTL", "ten seconds"),
     ]))
     .unwrap_err();
-    assert!(error.to_string().contains("write 10 (seconds), 10s"), "{error}");
+    assert!(
+        error.to_string().contains("write 10 (seconds), 10s"),
+        "{error}"
+    );
 }
 
 #[test]
