@@ -3,20 +3,12 @@
 
 mod support;
 
-use matchmaker_testkit::etcd::EtcdCluster;
 use support::{outcome, run};
 
 #[test]
 fn with_one_member_killed_100_fresh_queues_calls_in_every_endpoint_order_succeed() {
-    let mut cluster = match EtcdCluster::start(3) {
-        Ok(cluster) => cluster,
-        Err(error) if matchmaker_testkit::required() => {
-            panic!("a 3-member etcd cluster could not start: {error}")
-        }
-        Err(error) => {
-            eprintln!("skipping: {error}");
-            return;
-        }
+    let Some(mut cluster) = matchmaker_testkit::etcd::cluster_or_skip(3, "cli_cluster") else {
+        return;
     };
     let endpoints = cluster.endpoints();
     let space = format!("mm-cli-cluster-{:08x}", std::process::id());

@@ -52,36 +52,6 @@ impl fmt::Display for HttpError {
 
 impl std::error::Error for HttpError {}
 
-/// A request that never got an answer, shown as its one-line cause
-/// (`127.0.0.1:1: connection refused`) instead of reqwest's "error sending request for url
-/// (...)" and the nested chain under it; reqwest's error stays reachable as the source.
-#[derive(Debug)]
-pub(crate) struct Unreachable {
-    text: String,
-    error: reqwest::Error,
-}
-
-impl Unreachable {
-    pub(crate) fn new(error: reqwest::Error) -> Self {
-        Unreachable {
-            text: one_line(&error),
-            error,
-        }
-    }
-}
-
-impl fmt::Display for Unreachable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl std::error::Error for Unreachable {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
-    }
-}
-
 /// `host:port` of the agent, then the innermost cause: the one that says what happened
 /// (reqwest's own text only names the URL, shown here as the address).
 fn one_line(error: &reqwest::Error) -> String {
@@ -94,7 +64,7 @@ fn one_line(error: &reqwest::Error) -> String {
     }
     let cause = match innermost {
         Some(cause) => match cause.downcast_ref::<std::io::Error>() {
-            Some(io) => io_text(io),
+            Some(io) => matchmaker_core::io_error_text(io),
             None => cause.to_string(),
         },
         None if error.is_timeout() => "timed out".to_owned(),
@@ -110,23 +80,6 @@ fn one_line(error: &reqwest::Error) -> String {
     match address {
         Some(address) => format!("{address}: {cause}"),
         None => cause,
-    }
-}
-
-/// `Connection refused (os error 111)` as `connection refused`.
-fn io_text(error: &std::io::Error) -> String {
-    let text = error.to_string();
-    let text = match text.rfind(" (os error ") {
-        Some(at) if text.ends_with(')') => &text[..at],
-        _ => text.as_str(),
-    };
-    let mut chars = text.chars();
-    match (chars.next(), chars.next()) {
-        (Some(first), Some(second)) if first.is_uppercase() && second.is_lowercase() => first
-            .to_lowercase()
-            .chain(text[first.len_utf8()..].chars())
-            .collect(),
-        _ => text.to_owned(),
     }
 }
 
@@ -401,7 +354,9 @@ impl ConsulClient {
             Err(error) => {
                 self.connected.store(false, Ordering::Relaxed);
                 connection_errors::warn_if_refused_by_agent(&error, self.lane.name);
-                return Err(Error::unavailable(BACKEND, Unreachable::new(error)));
+                // The one-line cause; reqwest's error stays reachable as its source.
+                let cause = matchmaker_core::Cause::new(one_line(&error), error);
+                return Err(Error::unavailable(BACKEND, cause));
             }
         };
         self.connected.store(true, Ordering::Relaxed);
@@ -566,14 +521,6 @@ mod tests {
         );
         let source = std::error::Error::source(&error).expect("the cause is kept");
         assert!(source.source().is_some(), "reqwest's error stays reachable");
-    }
-
-    #[test]
-    fn io_errors_lose_their_os_error_number() {
-        assert_eq!(
-            io_text(&std::io::Error::from_raw_os_error(111)),
-            "connection refused"
-        );
     }
 
     #[test]

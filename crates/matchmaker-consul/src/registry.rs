@@ -118,46 +118,46 @@ impl Registrar {
         Ok(())
     }
 
-    async fn register_service(&self, registration: &Registration) -> Result<()> {
+    /// The agent service of `registration`, with `check` (built from the service ID).
+    fn service(
+        &self,
+        registration: &Registration,
+        check: impl FnOnce(&str) -> CheckDefinition,
+    ) -> ServiceRegistration {
         let (topic, host) = (&registration.topic, &registration.host);
         let id = naming::service_id(&self.namespace, topic, host);
-        let service = ServiceRegistration {
+        ServiceRegistration {
             name: naming::service_name(&self.namespace, topic),
             tags: vec![naming::namespace_tag(&self.namespace)],
             address: host.clone(),
             meta: self.meta(&[(META_TOPIC, topic), (META_HOST, host)]),
-            check: CheckDefinition {
-                check_id: naming::alias_check_id(&id),
-                name: "matchmaker registration alive".to_owned(),
-                ttl: None,
-                alias_service: Some(naming::instance_service_id(&self.instance)),
-                status: None,
-                deregister_critical_service_after: self.deregister_after(),
-            },
+            check: check(&id),
             id,
-        };
+        }
+    }
+
+    async fn register_service(&self, registration: &Registration) -> Result<()> {
+        let service = self.service(registration, |id| CheckDefinition {
+            check_id: naming::alias_check_id(id),
+            name: "matchmaker registration alive".to_owned(),
+            ttl: None,
+            alias_service: Some(naming::instance_service_id(&self.instance)),
+            status: None,
+            deregister_critical_service_after: self.deregister_after(),
+        });
         self.client.register_service(&service).await
     }
 
     /// The pair's service with a TTL check of its own, passing now, in place of its alias.
     async fn register_self_timed(&self, registration: &Registration) -> Result<()> {
-        let (topic, host) = (&registration.topic, &registration.host);
-        let id = naming::service_id(&self.namespace, topic, host);
-        let service = ServiceRegistration {
-            name: naming::service_name(&self.namespace, topic),
-            tags: vec![naming::namespace_tag(&self.namespace)],
-            address: host.clone(),
-            meta: self.meta(&[(META_TOPIC, topic), (META_HOST, host)]),
-            check: CheckDefinition {
-                check_id: naming::own_ttl_check_id(&id),
-                name: "matchmaker registration left to expire".to_owned(),
-                ttl: Some(format!("{}ms", self.ttl.as_millis())),
-                alias_service: None,
-                status: Some("passing".to_owned()),
-                deregister_critical_service_after: self.deregister_after(),
-            },
-            id,
-        };
+        let service = self.service(registration, |id| CheckDefinition {
+            check_id: naming::own_ttl_check_id(id),
+            name: "matchmaker registration left to expire".to_owned(),
+            ttl: Some(format!("{}ms", self.ttl.as_millis())),
+            alias_service: None,
+            status: Some("passing".to_owned()),
+            deregister_critical_service_after: self.deregister_after(),
+        });
         self.client.replace_service(&service).await
     }
 

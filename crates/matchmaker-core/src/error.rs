@@ -204,9 +204,67 @@ impl fmt::Display for InvalidKeyReason {
     }
 }
 
+/// A failure shown as its one-line cause (`127.0.0.1:1: connection refused`) instead of a
+/// library's nested `Debug` text; the library's error stays reachable as the source.
+#[derive(Debug)]
+pub struct Cause {
+    text: String,
+    source: BoxError,
+}
+
+impl Cause {
+    /// `text` is what to show; `source` the error it summarizes.
+    pub fn new(text: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Cause {
+            text: text.into(),
+            source: source.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
+}
+
+/// An I/O error as a short cause: `Connection refused (os error 111)` becomes
+/// `connection refused` (acronyms such as `TLS ...` keep their case).
+pub fn io_error_text(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => &text[..at],
+        _ => text.as_str(),
+    };
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if first.is_uppercase() && second.is_lowercase() => first
+            .to_lowercase()
+            .chain(text[first.len_utf8()..].chars())
+            .collect(),
+        _ => text.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn io_errors_lose_their_os_error_number() {
+        assert_eq!(
+            io_error_text(&std::io::Error::from_raw_os_error(111)),
+            "connection refused"
+        );
+        let tls = std::io::Error::other("TLS handshake failed");
+        assert_eq!(io_error_text(&tls), "TLS handshake failed");
+    }
 
     #[test]
     fn an_invalid_key_is_shown_with_its_spoofing_characters_escaped() {

@@ -51,7 +51,7 @@ mod static_matchmaker;
 pub mod telemetry;
 
 pub use binding::{Binding, DirectBinding, FanoutBinding, TopicBinding};
-pub use error::{BoxError, Error, InvalidKeyReason, Result};
+pub use error::{io_error_text, BoxError, Cause, Error, InvalidKeyReason, Result};
 pub use exchange::{DirectExchange, Exchange, LocalhostExchange, StubExchange};
 pub use heartbeat::{
     HeartbeatBackend, HeartbeatConfig, HeartbeatMatchMaker, HostDirectory, Registration,

@@ -130,7 +130,7 @@ pub(crate) fn one_line(error: &etcd_client::Error) -> String {
         innermost = next;
     }
     let text = match (innermost.downcast_ref::<std::io::Error>(), error) {
-        (Some(io), _) => io_text(io),
+        (Some(io), _) => matchmaker_core::io_error_text(io),
         // A status with no cause under it: etcd's (or the client's) own message.
         (None, E::GRpcStatus(status)) if chain.len() == 1 => {
             if status.message().is_empty() {
@@ -151,28 +151,6 @@ pub(crate) fn one_line(error: &etcd_client::Error) -> String {
     match chain.iter().rev().find_map(|error| socket_address(*error)) {
         Some(address) if !text.contains(&address.to_string()) => format!("{address}: {text}"),
         _ => text,
-    }
-}
-
-/// `Connection refused (os error 111)` as `connection refused`.
-fn io_text(error: &std::io::Error) -> String {
-    let text = error.to_string();
-    let text = match text.rfind(" (os error ") {
-        Some(at) if text.ends_with(')') => &text[..at],
-        _ => text.as_str(),
-    };
-    lower_first(text)
-}
-
-/// `Connection refused` as `connection refused`, leaving acronyms (`TLS ...`) alone.
-fn lower_first(text: &str) -> String {
-    let mut chars = text.chars();
-    match (chars.next(), chars.next()) {
-        (Some(first), Some(second)) if first.is_uppercase() && second.is_lowercase() => first
-            .to_lowercase()
-            .chain(text[first.len_utf8()..].chars())
-            .collect(),
-        _ => text.to_owned(),
     }
 }
 
@@ -271,13 +249,6 @@ mod tests {
             mapped.to_string(),
             "etcd is unavailable: The service is currently unavailable"
         );
-    }
-
-    #[test]
-    fn io_errors_lose_their_os_error_number() {
-        let refused = std::io::Error::from_raw_os_error(111);
-        assert_eq!(io_text(&refused), "connection refused");
-        assert_eq!(lower_first("TLS handshake failed"), "TLS handshake failed");
     }
 
     #[tokio::test]

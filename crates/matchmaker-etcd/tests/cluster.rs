@@ -6,22 +6,7 @@ mod support;
 use std::time::Duration;
 
 use matchmaker_core::MatchMaker;
-use matchmaker_testkit::etcd::EtcdCluster;
 use support::{config, fanout_hosts, random_prefix};
-
-/// The cluster, or None after a skip line (a failure when tests are required).
-fn cluster_or_skip(test: &str) -> Option<EtcdCluster> {
-    match EtcdCluster::start(3) {
-        Ok(cluster) => Some(cluster),
-        Err(error) if matchmaker_testkit::required() => {
-            panic!("{test}: a 3-member etcd cluster could not start: {error}")
-        }
-        Err(error) => {
-            eprintln!("skipping {test}: {error}");
-            None
-        }
-    }
-}
 
 /// Every order of `items`.
 fn permutations(items: &[String]) -> Vec<Vec<String>> {
@@ -43,7 +28,7 @@ fn permutations(items: &[String]) -> Vec<Vec<String>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_one_member_killed_fresh_connects_in_every_endpoint_order_succeed() {
     let test = "with_one_member_killed_fresh_connects_in_every_endpoint_order_succeed";
-    let Some(mut cluster) = cluster_or_skip(test) else {
+    let Some(mut cluster) = matchmaker_testkit::etcd::cluster_or_skip(3, test) else {
         return;
     };
     let endpoints = cluster.endpoints();

@@ -25,19 +25,6 @@ const HOST: &str = "node-h";
 /// Generous bounds for what the scenarios wait for; the measured times are recorded.
 const RECOVERY_BOUND: Duration = Duration::from_secs(10);
 
-fn cluster_or_skip(test: &str) -> Option<EtcdCluster> {
-    match EtcdCluster::start(3) {
-        Ok(cluster) => Some(cluster),
-        Err(error) if matchmaker_testkit::required() => {
-            panic!("{test}: a 3-member etcd cluster could not start: {error}")
-        }
-        Err(error) => {
-            eprintln!("skipping {test}: {error}");
-            None
-        }
-    }
-}
-
 fn config(endpoints: &[String], prefix: &str) -> EtcdConfig {
     EtcdConfig {
         endpoints: endpoints.to_vec(),
@@ -176,7 +163,7 @@ async fn lost_registrations(holder: &EtcdMatchMaker, reader: &EtcdMatchMaker) ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leader_sigkill_loses_no_registration_and_never_empties_a_lookup() {
     let scenario = "etcd 3-member cluster: leader SIGKILL";
-    let Some(mut cluster) = cluster_or_skip("leader_sigkill") else {
+    let Some(mut cluster) = matchmaker_testkit::etcd::cluster_or_skip(3, "leader_sigkill") else {
         return;
     };
     let endpoints = cluster.endpoints();
@@ -244,7 +231,7 @@ async fn leader_sigkill_loses_no_registration_and_never_empties_a_lookup() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quorum_loss_serves_stale_lookups_and_loses_nothing_when_quorum_returns() {
     let scenario = "etcd 3-member cluster: quorum lost for 2 TTLs, then back";
-    let Some(mut cluster) = cluster_or_skip("quorum_loss") else {
+    let Some(mut cluster) = matchmaker_testkit::etcd::cluster_or_skip(3, "quorum_loss") else {
         return;
     };
     let endpoints = cluster.endpoints();

@@ -74,6 +74,25 @@ pub fn version(binary: &Path) -> Option<String> {
         .map(|version| version.trim().to_string())
 }
 
+/// A cluster of `size` members, or None after printing a skip line when it cannot start.
+///
+/// # Panics
+/// When it cannot start and `MATCHMAKER_TEST_REQUIRED=1`: the test must fail, not skip.
+pub fn cluster_or_skip(size: usize, test_name: &str) -> Option<EtcdCluster> {
+    match EtcdCluster::start(size) {
+        Ok(cluster) => Some(cluster),
+        Err(error) if crate::required() => {
+            panic!("{test_name}: a {size}-member etcd cluster could not start: {error}")
+        }
+        Err(error) => {
+            eprintln!(
+                "skipping {test_name}: a {size}-member etcd cluster could not start: {error}"
+            );
+            None
+        }
+    }
+}
+
 /// The endpoints of the shared etcd (`MATCHMAKER_ETCD_ENDPOINTS`), or None after printing a skip line.
 ///
 /// # Panics
