@@ -91,6 +91,21 @@ impl HeartbeatBackend for Recorder {
     async fn drain(&self, _: &[Registration]) -> Result<()> {
         Ok(())
     }
+    async fn heartbeat(&self, registrations: &[Registration]) -> Result<()> {
+        matchmaker_core::heartbeat::ack_each(self, registrations).await
+    }
+    async fn list(&self, _: Option<&str>) -> Result<Vec<matchmaker_core::RegistrationInfo>> {
+        Err(matchmaker_core::Error::Unsupported {
+            backend: self.name(),
+            operation: "list",
+        })
+    }
+    fn subscribe(&self, _: Option<&str>) -> Result<matchmaker_core::MembershipStream> {
+        Err(matchmaker_core::Error::Unsupported {
+            backend: self.name(),
+            operation: "subscribe",
+        })
+    }
 }
 
 fn matchmaker() -> HeartbeatMatchMaker<Recorder> {

@@ -162,6 +162,12 @@ impl HeartbeatBackend for MemoryBackend {
         Ok(())
     }
 
+    /// One refresh per registration: the records are in this process, so no request is saved
+    /// by batching.
+    async fn heartbeat(&self, registrations: &[Registration]) -> Result<()> {
+        matchmaker_core::heartbeat::ack_each(self, registrations).await
+    }
+
     async fn list(&self, topic: Option<&str>) -> Result<Vec<RegistrationInfo>> {
         Ok(self.registry.inner.list(topic))
     }

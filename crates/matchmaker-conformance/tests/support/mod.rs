@@ -173,6 +173,21 @@ impl HeartbeatBackend for FakeRegistry {
         }
         Ok(())
     }
+    async fn heartbeat(&self, registrations: &[Registration]) -> Result<()> {
+        matchmaker_core::heartbeat::ack_each(self, registrations).await
+    }
+    async fn list(&self, _: Option<&str>) -> Result<Vec<matchmaker_core::RegistrationInfo>> {
+        Err(matchmaker_core::Error::Unsupported {
+            backend: self.name(),
+            operation: "list",
+        })
+    }
+    fn subscribe(&self, _: Option<&str>) -> Result<matchmaker_core::MembershipStream> {
+        Err(matchmaker_core::Error::Unsupported {
+            backend: self.name(),
+            operation: "subscribe",
+        })
+    }
 }
 
 /// Creates matchmakers over one fake registry per namespace (so instances share it).

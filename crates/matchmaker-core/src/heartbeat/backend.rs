@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::{key, Error, MembershipStream, Result};
+use crate::{key, MembershipStream, Result};
 
 /// One `(topic, host)` registration of this process.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -76,9 +76,10 @@ pub trait HostDirectory: Send + Sync {
 /// use std::sync::Mutex;
 ///
 /// use async_trait::async_trait;
+/// use matchmaker_core::heartbeat::ack_each;
 /// use matchmaker_core::{
-///     HeartbeatBackend, HeartbeatConfig, HeartbeatMatchMaker, HostDirectory, MatchMaker,
-///     Registration, Result,
+///     Error, HeartbeatBackend, HeartbeatConfig, HeartbeatMatchMaker, HostDirectory, MatchMaker,
+///     MembershipStream, Registration, RegistrationInfo, Result,
 /// };
 ///
 /// #[derive(Default)]
@@ -127,6 +128,15 @@ pub trait HostDirectory: Send + Sync {
 ///         registrations.iter().for_each(|registration| { set.remove(registration); });
 ///         Ok(())
 ///     }
+///     async fn heartbeat(&self, registrations: &[Registration]) -> Result<()> {
+///         ack_each(self, registrations).await // no bulk refresh here
+///     }
+///     async fn list(&self, _topic: Option<&str>) -> Result<Vec<RegistrationInfo>> {
+///         Err(Error::Unsupported { backend: "set", operation: "list" })
+///     }
+///     fn subscribe(&self, _topic: Option<&str>) -> Result<MembershipStream> {
+///         Err(Error::Unsupported { backend: "set", operation: "subscribe" })
+///     }
 /// }
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -138,7 +148,7 @@ pub trait HostDirectory: Send + Sync {
 /// # Ok::<(), matchmaker_core::Error>(()) }).unwrap();
 /// ```
 ///
-/// A real registry also implements `heartbeat` (one request for all registrations), `list`
+/// A real registry implements `heartbeat` as one request for all registrations, and `list`
 /// and `subscribe`; run the conformance suite (`matchmaker-conformance`) against it.
 #[async_trait]
 pub trait HeartbeatBackend: HostDirectory + 'static {
@@ -175,40 +185,38 @@ pub trait HeartbeatBackend: HostDirectory + 'static {
     /// views follow) no longer holds them. The caller bounds the time it may take.
     async fn drain(&self, registrations: &[Registration]) -> Result<()>;
 
-    /// Refreshes every registration in `registrations` (a snapshot). The default acknowledges
-    /// each one, keeps going past failures and returns the first error.
-    async fn heartbeat(&self, registrations: &[Registration]) -> Result<()> {
-        let mut first_error = None;
-        for registration in registrations {
-            if let Err(error) = self.ack_alive(registration).await {
-                tracing::warn!(
-                    backend = self.name(),
-                    topic = %registration.topic,
-                    host = %registration.host,
-                    %error,
-                    "heartbeat failed"
-                );
-                first_error.get_or_insert(error);
-            }
+    /// Refreshes every registration in `registrations` (a snapshot): ONE request for all of
+    /// them where the registry allows it (etcd: one keep-alive; Consul: one check pass). A
+    /// backend without such a request acknowledges each with [`ack_each`].
+    async fn heartbeat(&self, registrations: &[Registration]) -> Result<()>;
+
+    /// Every registration the registry holds, optionally for one topic
+    /// ([`crate::Error::Unsupported`] where the registry cannot list).
+    async fn list(&self, topic: Option<&str>) -> Result<Vec<RegistrationInfo>>;
+
+    /// A stream of joins and leaves, optionally for one topic ([`crate::Error::Unsupported`] where
+    /// the registry cannot watch).
+    fn subscribe(&self, topic: Option<&str>) -> Result<MembershipStream>;
+}
+
+/// A heartbeat made of one `ack_alive` per registration: keeps going past failures (each
+/// logged at warn) and returns the first error. For backends with no bulk refresh.
+pub async fn ack_each<B: HeartbeatBackend + ?Sized>(
+    backend: &B,
+    registrations: &[Registration],
+) -> Result<()> {
+    let mut first_error = None;
+    for registration in registrations {
+        if let Err(error) = backend.ack_alive(registration).await {
+            tracing::warn!(
+                backend = backend.name(),
+                topic = %registration.topic,
+                host = %registration.host,
+                %error,
+                "heartbeat failed"
+            );
+            first_error.get_or_insert(error);
         }
-        first_error.map_or(Ok(()), Err)
     }
-
-    /// Every registration the registry holds, optionally for one topic.
-    async fn list(&self, topic: Option<&str>) -> Result<Vec<RegistrationInfo>> {
-        let _ = topic;
-        Err(Error::Unsupported {
-            backend: self.name(),
-            operation: "list",
-        })
-    }
-
-    /// A stream of joins and leaves, optionally for one topic.
-    fn subscribe(&self, topic: Option<&str>) -> Result<MembershipStream> {
-        let _ = topic;
-        Err(Error::Unsupported {
-            backend: self.name(),
-            operation: "subscribe",
-        })
-    }
+    first_error.map_or(Ok(()), Err)
 }

@@ -415,6 +415,21 @@ mod tests {
         async fn drain(&self, _: &[Registration]) -> Result<()> {
             Ok(())
         }
+        async fn heartbeat(&self, registrations: &[Registration]) -> Result<()> {
+            crate::heartbeat::ack_each(self, registrations).await
+        }
+        async fn list(&self, _: Option<&str>) -> Result<Vec<crate::RegistrationInfo>> {
+            Err(crate::Error::Unsupported {
+                backend: self.name(),
+                operation: "list",
+            })
+        }
+        fn subscribe(&self, _: Option<&str>) -> Result<crate::MembershipStream> {
+            Err(crate::Error::Unsupported {
+                backend: self.name(),
+                operation: "subscribe",
+            })
+        }
     }
 
     #[tokio::test]

@@ -24,7 +24,7 @@ pub mod duration_text;
 mod exchanges;
 mod matchmaker;
 
-pub use backend::{HeartbeatBackend, HostDirectory, Registration, RegistrationInfo};
+pub use backend::{ack_each, HeartbeatBackend, HostDirectory, Registration, RegistrationInfo};
 pub use config::{HeartbeatConfig, Strategy, DEFAULT_TTL, MIN_TTL};
 pub use exchanges::{LiveFanoutExchange, LiveTopicExchange};
 pub use matchmaker::HeartbeatMatchMaker;
