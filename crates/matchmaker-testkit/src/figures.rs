@@ -62,13 +62,13 @@ pub fn format_millis(took: Duration) -> String {
     format!("{} ms", took.as_millis())
 }
 
-/// Every figure in [`file`], in the order recorded (an absent file has none).
+/// Every figure in [`file()`], in the order recorded (an absent file has none).
 pub fn read_all() -> Vec<Figure> {
     let text = std::fs::read_to_string(file()).unwrap_or_default();
     parse(&text)
 }
 
-/// Removes [`file`], before a run that records anew.
+/// Removes [`file()`], before a run that records anew.
 pub fn clear() {
     let _ = std::fs::remove_file(file());
 }
