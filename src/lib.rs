@@ -33,6 +33,8 @@
 //! | `ring` | no | `matchmaker::ring`: a static topic-to-hosts file, the original `MatchMakerRing` | `ring:///path/ring.json` | nothing |
 //! | `etcd` | no | `matchmaker::etcd`: one lease per process, watch-fed lookup cache | `etcd://host:port[,host:port...]` (TLS by query options) | `protoc` with its well-known-type includes at build time (`PROTOC`/`PROTOC_INCLUDE`, or PATH; `cargo xtask test` provides one) |
 //! | `consul` | no | `matchmaker::consul`: agent services, one TTL check per process, one blocking query | `consul://host:port`, `consuls://host:port` | nothing |
+//! | `tower` | no | `matchmaker::tower`: a topic's live hosts as a `tower::discover::Discover` stream, directed keys as one host's service | none (any registry) | nothing |
+//! | `tonic` | no | `tower` plus `matchmaker::tower::tonic::balance_channel`: a tonic `Channel` balanced over a topic's live hosts | none (any registry) | nothing (tonic's client is already in the tree with `etcd`) |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
@@ -62,6 +64,37 @@ pub use matchmaker_ring as ring;
 #[cfg(feature = "stub")]
 #[cfg_attr(docsrs, doc(cfg(feature = "stub")))]
 pub use matchmaker_stub as stub;
+/// Feeding RPC clients: a topic's live hosts as a `tower::discover` stream, and with the
+/// `tonic` feature a balanced tonic channel (feature `tower`).
+///
+/// The README's example (`tests/tonic_balance.rs` checks that the two stay equal):
+/// ```
+/// use std::sync::Arc;
+/// use futures_util::StreamExt;
+/// use matchmaker::tower::{directed, Change, Discovery, Member};
+///
+/// async fn follow() -> matchmaker::Result<()> {
+///     let registry: Arc<dyn matchmaker::Registry> =
+///         Arc::from(matchmaker::connect("etcd://127.0.0.1:2379").await?);
+///     // Workers register their `ip:port` as their host for `echo`; `make` turns each live host
+///     // into a service (here its URL; in real use a tower Service or a tonic Endpoint).
+///     let make = |member: &Member| format!("http://{}", member.host);
+///     let mut hosts = Discovery::new(registry.clone(), "echo", make)?;
+///     // `hosts` feeds any tower balancer (`tower::balance::p2c::Balance::new(hosts)`), or:
+///     while let Some(change) = hosts.next().await {
+///         match change? {
+///             Change::Insert(host, url) => println!("+ {host} at {url}"),
+///             Change::Remove(host) => println!("- {host}"),
+///         }
+///     }
+///     // Directed keys keep working: one named host's service, None if it is not registered.
+///     let one = directed(registry.as_ref(), "echo.10.0.0.7:50051", make).await?;
+///     Ok(())
+/// }
+/// ```
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use matchmaker_tower as tower;
 
 mod backends;
 mod config;
