@@ -59,6 +59,16 @@ impl Registry for NamedStaticMatchMaker {
     async fn leave_to_expire(&self) -> Result<()> {
         Ok(())
     }
+
+    async fn register_with(
+        &self,
+        topic: &str,
+        host: &str,
+        metadata: matchmaker_core::heartbeat::Metadata,
+    ) -> Result<()> {
+        matchmaker_core::heartbeat::validate_metadata(&metadata)?;
+        self.inner.register(topic, host).await
+    }
 }
 
 #[async_trait]

@@ -119,6 +119,10 @@ pub enum Command {
         /// 10s, 1500ms, 1m.
         #[arg(long, value_parser = parse_duration)]
         ttl: Option<Duration>,
+        /// Metadata stored with the registration and shown by `list -o wide`/`-o json`:
+        /// KEY=VALUE, repeatable (keys: letters, digits, '_' or '-').
+        #[arg(long = "meta", value_name = "KEY=VALUE", value_parser = parse_meta)]
+        meta: Vec<(String, String)>,
         /// Keep heartbeating until Ctrl-C or SIGTERM, then drain (unregister, and wait until
         /// no other process sees it) and exit 0.
         #[arg(long)]
@@ -182,6 +186,14 @@ impl Command {
                 | Command::Expire { .. }
                 | Command::Unregister { .. }
         )
+    }
+}
+
+/// `KEY=VALUE`, split at the first `=`.
+fn parse_meta(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) => Ok((key.to_owned(), value.to_owned())),
+        None => Err(format!("{text:?} is not KEY=VALUE")),
     }
 }
 

@@ -47,8 +47,15 @@ pub async fn run(cli: &Cli, target: &Target) -> Outcome {
         match &cli.command {
             Command::Queues { key } => context.queues(key).await,
             Command::Register {
-                topic, host, hold, ..
-            } => context.register(topic, host, *hold).await,
+                topic,
+                host,
+                meta,
+                hold,
+                ..
+            } => {
+                let metadata: matchmaker::Metadata = meta.iter().cloned().collect();
+                context.register(topic, host, metadata, *hold).await
+            }
             Command::Unregister { topic, host } => {
                 context.remove(topic, host, Removal::Unregister).await
             }
@@ -140,9 +147,15 @@ impl Context<'_> {
         Ok(())
     }
 
-    async fn register(&self, topic: &str, host: &str, hold: bool) -> Outcome {
+    async fn register(
+        &self,
+        topic: &str,
+        host: &str,
+        metadata: matchmaker::Metadata,
+        hold: bool,
+    ) -> Outcome {
         self.registry
-            .register(topic, host)
+            .register_with(topic, host, metadata)
             .await
             .map_err(|e| self.fail(e))?;
         let heartbeat = self.registry.heartbeat_config().cloned();

@@ -64,6 +64,10 @@ impl Failure {
                 "keys are `topic`, `topic.host` or `fanout~topic`; hosts may not contain '/' or \
                  whitespace",
             ),
+            Error::InvalidMetadata { .. } => Failure::new(Exit::InvalidInput, message).hint(
+                "--meta takes KEY=VALUE: keys of letters, digits, '_' or '-' (not mm_ or \
+                 consul...), values up to 512 bytes",
+            ),
             Error::InvalidConfig(text) if is_about_ttl(&text) => {
                 Failure::new(Exit::InvalidInput, message).hint(ttl_hint(registry))
             }

@@ -54,7 +54,8 @@ pub fn routes_json(routes: &[Route]) -> Value {
         .collect()
 }
 
-/// Registrations as a TOPIC / HOST / ALIVE table; `wide` adds TTL LEFT and INSTANCE.
+/// Registrations as a TOPIC / HOST / ALIVE table; `wide` adds TTL LEFT, INSTANCE and
+/// METADATA (`key=value,...`).
 pub fn registrations_table(registrations: &[RegistrationInfo], wide: bool) -> String {
     let rows: Vec<Vec<String>> = registrations
         .iter()
@@ -67,18 +68,22 @@ pub fn registrations_table(registrations: &[RegistrationInfo], wide: bool) -> St
             if wide {
                 row.push(info.ttl_left.map_or_else(|| "-".into(), format_ttl));
                 row.push(info.instance.clone().unwrap_or_else(|| "-".into()));
+                row.push(format_metadata(&info.metadata));
             }
             row
         })
         .collect();
     if wide {
-        table(&["TOPIC", "HOST", "ALIVE", "TTL LEFT", "INSTANCE"], &rows)
+        table(
+            &["TOPIC", "HOST", "ALIVE", "TTL LEFT", "INSTANCE", "METADATA"],
+            &rows,
+        )
     } else {
         table(&["TOPIC", "HOST", "ALIVE"], &rows)
     }
 }
 
-/// Registrations as `[{"topic", "host", "alive", "ttl_left_ms", "instance"}]`.
+/// Registrations as `[{"topic", "host", "alive", "ttl_left_ms", "instance", "metadata"}]`.
 pub fn registrations_json(registrations: &[RegistrationInfo]) -> Value {
     registrations
         .iter()
@@ -89,9 +94,22 @@ pub fn registrations_json(registrations: &[RegistrationInfo]) -> Value {
                 "alive": info.alive,
                 "ttl_left_ms": info.ttl_left.map(|ttl| ttl.as_millis() as u64),
                 "instance": info.instance,
+                "metadata": info.metadata,
             })
         })
         .collect()
+}
+
+/// Metadata as `key=value,key=value`, or `-` when there is none.
+pub fn format_metadata(metadata: &matchmaker::Metadata) -> String {
+    if metadata.is_empty() {
+        return "-".into();
+    }
+    metadata
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A TTL as seconds with one decimal, e.g. `4.2s`.
@@ -298,6 +316,7 @@ mod tests {
             alive,
             ttl_left: Some(Duration::from_millis(1400)),
             instance: Some("17302-be52c965".into()),
+            metadata: matchmaker::Metadata::from([("zone".to_owned(), "b".to_owned())]),
         }
     }
 
@@ -318,8 +337,8 @@ mod tests {
         let wide = registrations_table(&[info(false)], true);
         assert_eq!(
             wide,
-            "TOPIC      HOST   ALIVE  TTL LEFT  INSTANCE\n\
-             scheduler  node1  no     1.4s      17302-be52c965\n"
+            "TOPIC      HOST   ALIVE  TTL LEFT  INSTANCE        METADATA\n\
+             scheduler  node1  no     1.4s      17302-be52c965  zone=b\n"
         );
     }
 

@@ -13,9 +13,10 @@ use matchmaker_testkit::etcd::{EtcdOptions, EtcdServer};
 use matchmaker_testkit::http;
 use support::{outcome, run};
 
-const TTL: &str = "2s";
+/// Long enough that the first one-shot registration is still alive when the last is made.
+const TTL: &str = "5s";
 /// TTL plus generous slack: the tests wait for a condition, never assert a tight time.
-const EXPIRY_BOUND: Duration = Duration::from_secs(2 + 10);
+const EXPIRY_BOUND: Duration = Duration::from_secs(5 + 10);
 
 fn or_skip<T, E: std::fmt::Display>(what: &str, started: Result<T, E>) -> Option<T> {
     match started {

@@ -37,7 +37,11 @@ const BACKENDS: [Backend; 2] = [
 
 type Scenario = fn(&str) -> Result<(), Failed>;
 
-const SCENARIOS: [(&str, Scenario); 9] = [
+const SCENARIOS: [(&str, Scenario); 10] = [
+    (
+        "register_meta_is_listed_in_json_and_wide",
+        register_meta_is_listed,
+    ),
     (
         "killed_holder_is_seen_leaving_by_list_and_watch",
         killed_holder_leaves,
@@ -260,6 +264,52 @@ fn hold_unregisters_on_sigterm(url: &str) -> Result<(), Failed> {
     })
 }
 
+fn register_meta_is_listed(url: &str) -> Result<(), Failed> {
+    let topic = "tagged";
+    let (code, _, stderr) = outcome(&run(&[
+        "--url",
+        url,
+        "register",
+        topic,
+        "node-m",
+        "--ttl",
+        "30s",
+        "--meta",
+        "zone=eu-1b",
+        "--meta",
+        "version=1.4",
+    ]));
+    check(code == Some(0), || {
+        format!("register exited {code:?}: {stderr}")
+    })?;
+    let (code, stdout, stderr) = outcome(&run(&["--url", url, "-o", "json", "list", topic]));
+    check(code == Some(0), || {
+        format!("list exited {code:?}: {stderr}")
+    })?;
+    let listed: Value = serde_json::from_str(&stdout).map_err(|e| format!("{e}: {stdout}"))?;
+    check(
+        listed[0]["metadata"] == serde_json::json!({"zone": "eu-1b", "version": "1.4"}),
+        || format!("list -o json shows {listed}"),
+    )?;
+    let (_, stdout, _) = outcome(&run(&["--url", url, "-o", "wide", "list", topic]));
+    check(stdout.contains("version=1.4,zone=eu-1b"), || stdout.clone())?;
+    let (code, _, stderr) = outcome(&run(&[
+        "--url",
+        url,
+        "register",
+        topic,
+        "node-n",
+        "--meta",
+        "mm_topic=x",
+    ]));
+    check(code == Some(3), || {
+        format!("reserved key exited {code:?}: {stderr}")
+    })?;
+    check(stderr.contains("--meta"), || stderr.clone())?;
+    let (code, _, _) = outcome(&run(&["--url", url, "expire", topic, "node-m"]));
+    check(code == Some(0), || format!("expire exited {code:?}"))
+}
+
 fn expire_removes_registration(url: &str) -> Result<(), Failed> {
     let topic = "compute";
     // Without --hold the registration outlives the process until its TTL.
@@ -379,9 +429,15 @@ fn list_wide_adds_ttl_left_and_instance(url: &str) -> Result<(), Failed> {
         format!("table:\n{table}")
     })?;
     let header = wide.lines().next().unwrap_or_default();
-    check(header == "TOPIC  HOST    ALIVE  TTL LEFT  INSTANCE", || {
-        format!("wide:\n{wide}")
-    })?;
+    let columns: Vec<&str> = header
+        .split("  ")
+        .filter(|c| !c.is_empty())
+        .map(str::trim)
+        .collect();
+    check(
+        columns == ["TOPIC", "HOST", "ALIVE", "TTL LEFT", "INSTANCE", "METADATA"],
+        || format!("wide:\n{wide}"),
+    )?;
     let row: Vec<&str> = wide
         .lines()
         .nth(1)
@@ -394,7 +450,7 @@ fn list_wide_adds_ttl_left_and_instance(url: &str) -> Result<(), Failed> {
     } else {
         row.get(3) == Some(&"-")
     };
-    check(row.len() == 5 && ttl_left_ok && row[4] != "-", || {
+    check(row.len() == 6 && ttl_left_ok && row[4] != "-", || {
         format!("wide row {row:?}")
     })?;
     let listed: Value = serde_json::from_str(&json).map_err(|e| format!("{e}: {json}"))?;
@@ -407,7 +463,14 @@ fn list_wide_adds_ttl_left_and_instance(url: &str) -> Result<(), Failed> {
         .collect();
     keys.sort_unstable();
     check(
-        keys == ["alive", "host", "instance", "topic", "ttl_left_ms"],
+        keys == [
+            "alive",
+            "host",
+            "instance",
+            "metadata",
+            "topic",
+            "ttl_left_ms",
+        ],
         || format!("json entry {entry}"),
     )
 }

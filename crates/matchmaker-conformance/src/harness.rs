@@ -48,6 +48,22 @@ impl Context {
         })
     }
 
+    /// A fresh registry (listing, metadata) in this trial's namespace; a failure when the
+    /// factory does not implement [`Factory::create_registry`].
+    pub async fn registry(&self) -> Result<Box<dyn matchmaker_core::Registry>, Failed> {
+        match self.factory.create_registry(&self.namespace).await {
+            Some(Ok(registry)) => Ok(registry),
+            Some(Err(error)) => Err(Failed::from(format!(
+                "factory.create_registry({:?}) failed: {error}",
+                self.namespace
+            ))),
+            None => Err(Failed::from(
+                "this registry backend's Factory does not implement create_registry, which the \
+                 registry trials need",
+            )),
+        }
+    }
+
     /// A fresh matchmaker in this trial's namespace, shareable between tasks.
     pub async fn shared_matchmaker(&self) -> Result<Arc<dyn MatchMaker>, Failed> {
         self.matchmaker().await.map(Arc::from)

@@ -134,6 +134,17 @@ pub fn alias_check_id(service_id: &str) -> String {
     format!("{service_id}:alias")
 }
 
+/// The registration's own metadata in a service's `Meta`: everything but our `mm_` keys.
+pub fn user_metadata(
+    meta: Option<&std::collections::HashMap<String, String>>,
+) -> matchmaker_core::Metadata {
+    meta.into_iter()
+        .flatten()
+        .filter(|(key, _)| !key.starts_with("mm_"))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
+}
+
 /// The ID of the TTL check a registration gets of its own when its process leaves it to
 /// expire (instead of its alias check).
 pub fn own_ttl_check_id(service_id: &str) -> String {

@@ -126,11 +126,19 @@ impl Registrar {
     ) -> ServiceRegistration {
         let (topic, host) = (&registration.topic, &registration.host);
         let id = naming::service_id(&self.namespace, topic, host);
+        // The registration's own metadata beside ours: its keys cannot start with `mm_`.
+        let mut meta = self.meta(&[(META_TOPIC, topic), (META_HOST, host)]);
+        meta.extend(
+            registration
+                .metadata
+                .iter()
+                .map(|(key, value)| (key.clone(), value.clone())),
+        );
         ServiceRegistration {
             name: naming::service_name(&self.namespace, topic),
             tags: vec![naming::namespace_tag(&self.namespace)],
             address: host.clone(),
-            meta: self.meta(&[(META_TOPIC, topic), (META_HOST, host)]),
+            meta,
             check: check(&id),
             id,
         }
@@ -190,7 +198,7 @@ impl Registrar {
     pub async fn register(&self, registration: &Registration) -> Result<()> {
         self.ensure_instance().await?;
         self.register_service(registration).await?;
-        self.registrations().insert(registration.clone());
+        self.registrations().replace(registration.clone());
         lock(&self.fresh).insert(registration.clone());
         tracing::info!(topic = %registration.topic, host = %registration.host, "consul service registered");
         Ok(())
@@ -216,7 +224,7 @@ impl Registrar {
     /// Registers the pair's service and remembers it (without the instance check).
     async fn register_tracked(&self, registration: &Registration) -> Result<()> {
         self.register_service(registration).await?;
-        self.registrations().insert(registration.clone());
+        self.registrations().replace(registration.clone());
         lock(&self.fresh).insert(registration.clone());
         Ok(())
     }
@@ -410,6 +418,7 @@ impl Registrar {
                     alive: entry.is_passing(),
                     ttl_left: None,
                     instance: entry.meta(META_INSTANCE).map(str::to_owned),
+                    metadata: naming::user_metadata(entry.service.meta.as_ref()),
                 });
             }
         }

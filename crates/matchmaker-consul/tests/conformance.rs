@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use matchmaker_conformance::{Capabilities, Factory, Flavor};
 use matchmaker_consul::{ConsulBackend, ConsulConfig};
-use matchmaker_core::{HeartbeatConfig, MatchMaker, Result};
+use matchmaker_core::{HeartbeatConfig, MatchMaker, Registry, Result};
 use matchmaker_testkit::consul::ADDR_ENV;
 
 /// 3 s rather than 2 s: a Consul 1.8 agent serialises check passes, and on a loaded two-core
@@ -35,6 +35,14 @@ impl Factory for ConsulFactory {
         Ok(Box::new(
             matchmaker_consul::connect(self.config(namespace)).await?,
         ))
+    }
+
+    async fn create_registry(&self, namespace: &str) -> Option<Result<Box<dyn Registry>>> {
+        Some(
+            matchmaker_consul::connect(self.config(namespace))
+                .await
+                .map(|matchmaker| Box::new(matchmaker) as Box<dyn Registry>),
+        )
     }
 
     async fn cleanup(&self, namespace: &str) {

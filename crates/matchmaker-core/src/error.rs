@@ -24,6 +24,14 @@ pub enum Error {
         /// Why it was rejected.
         reason: InvalidKeyReason,
     },
+    /// A registration's metadata breaks a limit (see [`crate::heartbeat::metadata`]).
+    #[error("invalid metadata {}: {reason}", quoted_escaped(key))]
+    InvalidMetadata {
+        /// The offending key (empty when the whole map is at fault).
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// `start_heartbeat` was called while nothing was registered.
     #[error("Register before starting heartbeat.")]
     NothingRegistered,

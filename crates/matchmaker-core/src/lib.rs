@@ -54,7 +54,7 @@ pub use binding::{Binding, DirectBinding, FanoutBinding, TopicBinding};
 pub use error::{io_error_text, BoxError, Cause, Error, InvalidKeyReason, Result};
 pub use exchange::{DirectExchange, Exchange, LocalhostExchange, StubExchange};
 pub use heartbeat::{
-    HeartbeatBackend, HeartbeatConfig, HeartbeatMatchMaker, HostDirectory, Registration,
+    HeartbeatBackend, HeartbeatConfig, HeartbeatMatchMaker, HostDirectory, Metadata, Registration,
     RegistrationInfo, Strategy,
 };
 pub use matchmaker::{MatchMaker, MatchMakerExt};

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 
+use crate::heartbeat::Metadata;
 use crate::{
     HeartbeatBackend, HeartbeatConfig, HeartbeatMatchMaker, MatchMaker, MembershipStream,
     Registration, RegistrationInfo, Result,
@@ -35,6 +36,11 @@ pub trait Registry: MatchMaker {
 
     /// This process's own registrations, sorted.
     fn registrations(&self) -> Vec<Registration>;
+
+    /// Registers `host` for `topic` carrying `metadata`, stored once with the registration and
+    /// read back by `list` (see [`crate::heartbeat::metadata`] for the limits). Static backends
+    /// validate it and keep nothing, as for `register`.
+    async fn register_with(&self, topic: &str, host: &str, metadata: Metadata) -> Result<()>;
 
     /// Registers every `(topic, host)` pair at once (validated first; in bulk where the
     /// backend can: etcd writes transactions of 128 and one keep-alive). The default
@@ -77,6 +83,10 @@ impl<B: HeartbeatBackend> Registry for HeartbeatMatchMaker<B> {
 
     async fn register_many(&self, pairs: &[(&str, &str)]) -> Result<()> {
         HeartbeatMatchMaker::register_many(self, pairs).await
+    }
+
+    async fn register_with(&self, topic: &str, host: &str, metadata: Metadata) -> Result<()> {
+        HeartbeatMatchMaker::register_with(self, topic, host, metadata).await
     }
 
     async fn leave_to_expire(&self) -> Result<()> {

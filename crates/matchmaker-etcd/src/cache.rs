@@ -22,6 +22,8 @@ pub(crate) struct CachedEntry {
     pub(crate) instance: Option<String>,
     /// Revision of the last change to this key.
     pub(crate) mod_revision: i64,
+    /// The registration's metadata, when it has any (None costs one word per entry).
+    pub(crate) metadata: Option<std::sync::Arc<matchmaker_core::Metadata>>,
 }
 
 /// Whether lookups are being served from an up-to-date cache.
@@ -263,6 +265,7 @@ mod tests {
             lease: 1,
             instance: None,
             mod_revision,
+            metadata: None,
         }
     }
 

@@ -95,6 +95,7 @@ impl EtcdConfig {
             return Err(invalid(format!("endpoint {bad:?} is empty")));
         }
         validate_prefix(&self.prefix)?;
+        matchmaker_core::heartbeat::validate_metadata(&self.metadata)?;
         self.heartbeat.validate()?;
         if self.heartbeat.ttl < MIN_ETCD_TTL {
             return Err(invalid(format!(

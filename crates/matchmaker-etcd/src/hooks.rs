@@ -38,7 +38,7 @@ impl HeartbeatBackend for EtcdBackend {
         );
         async {
             let mut owned = self.owned.lock().await;
-            let newly_added = owned.insert(registration.clone());
+            let newly_added = owned.replace(registration.clone()).is_none();
             self.pending_deletes().remove(registration);
             let outcome = match self.put_all(&[registration]).await {
                 Ok(()) => Ok(()),
@@ -61,7 +61,7 @@ impl HeartbeatBackend for EtcdBackend {
         let mut owned = self.owned.lock().await;
         let added: Vec<Registration> = registrations
             .iter()
-            .filter(|registration| owned.insert((*registration).clone()))
+            .filter(|registration| owned.replace((*registration).clone()).is_none())
             .cloned()
             .collect();
         {
@@ -240,6 +240,10 @@ impl HeartbeatBackend for EtcdBackend {
                     alive: entry.lease == 0 || ttl_left.is_some(),
                     ttl_left,
                     instance: entry.instance,
+                    metadata: entry
+                        .metadata
+                        .map(|metadata| (*metadata).clone())
+                        .unwrap_or_default(),
                 }
             })
             .collect())

@@ -93,10 +93,22 @@ pub(crate) fn decode(keys: &KeySpace, kv: &KeyValue) -> Option<(String, String, 
         tracing::debug!(error = %foreign_key(kv.key()), "skipping a foreign key");
         return None;
     };
+    let record = RegistrationRecord::parse(kv.value());
+    let (instance, metadata) = match record {
+        Some(record) => (
+            Some(record.instance),
+            record
+                .metadata
+                .filter(|metadata| !metadata.is_empty())
+                .map(std::sync::Arc::new),
+        ),
+        None => (None, None),
+    };
     let entry = CachedEntry {
         lease: kv.lease(),
-        instance: RegistrationRecord::instance_of(kv.value()),
+        instance,
         mod_revision: kv.mod_revision(),
+        metadata,
     };
     Some((topic, host, entry))
 }

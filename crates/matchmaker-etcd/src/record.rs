@@ -44,11 +44,9 @@ impl RegistrationRecord {
         serde_json::to_vec(self).unwrap_or_default()
     }
 
-    /// The instance id in a stored value, if it parses (foreign writers may store anything).
-    pub(crate) fn instance_of(value: &[u8]) -> Option<String> {
-        serde_json::from_slice::<RegistrationRecord>(value)
-            .ok()
-            .map(|record| record.instance)
+    /// A stored value, if it parses (foreign writers may store anything).
+    pub(crate) fn parse(value: &[u8]) -> Option<RegistrationRecord> {
+        serde_json::from_slice::<RegistrationRecord>(value).ok()
     }
 }
 
@@ -62,10 +60,13 @@ mod tests {
         let json = record.to_json();
         let text = String::from_utf8(json.clone()).unwrap();
         assert!(!text.contains("metadata"), "{text}");
+        assert_eq!(RegistrationRecord::parse(&json), Some(record));
+        assert_eq!(RegistrationRecord::parse(b"not json"), None);
+        let metadata = BTreeMap::from([("zone".to_owned(), "b".to_owned())]);
+        let with = RegistrationRecord::new("t", "h", "i-1", &metadata);
         assert_eq!(
-            RegistrationRecord::instance_of(&json).as_deref(),
-            Some("i-1")
+            RegistrationRecord::parse(&with.to_json()).and_then(|record| record.metadata),
+            Some(metadata)
         );
-        assert_eq!(RegistrationRecord::instance_of(b"not json"), None);
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use etcd_client::{Compare, CompareOp, PutOptions, Txn, TxnOp};
-use matchmaker_core::{telemetry, Registration, Result};
+use matchmaker_core::{telemetry, Metadata, Registration, Result};
 
 use crate::backend::EtcdBackend;
 use crate::cache::CachedEntry;
@@ -22,12 +22,32 @@ pub(crate) enum WriteError {
 }
 
 impl EtcdBackend {
+    /// The registration's metadata over the config's process-wide `metadata` (the
+    /// registration's entries win).
+    fn metadata_of(&self, registration: &Registration) -> Option<std::sync::Arc<Metadata>> {
+        if registration.metadata.is_empty() {
+            return (!self.metadata.is_empty()).then(|| std::sync::Arc::new(self.metadata.clone()));
+        }
+        if self.metadata.is_empty() {
+            return Some(registration.metadata.clone());
+        }
+        let mut merged = self.metadata.clone();
+        merged.extend(
+            registration
+                .metadata
+                .iter()
+                .map(|(key, value)| (key.clone(), value.clone())),
+        );
+        Some(std::sync::Arc::new(merged))
+    }
+
     fn value(&self, registration: &Registration) -> Vec<u8> {
+        let metadata = self.metadata_of(registration);
         RegistrationRecord::new(
             &registration.topic,
             &registration.host,
             &self.instance,
-            &self.metadata,
+            metadata.as_deref().unwrap_or(&Metadata::new()),
         )
         .to_json()
     }
@@ -45,6 +65,7 @@ impl EtcdBackend {
             lease,
             instance: Some(self.instance.clone()),
             mod_revision: revision,
+            metadata: self.metadata_of(registration),
         };
         self.cache
             .apply_put(&registration.topic, &registration.host, entry);

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use matchmaker_conformance::{Capabilities, Factory, Flavor};
-use matchmaker_core::{MatchMaker, Result};
+use matchmaker_core::{MatchMaker, Registry, Result};
 
 mod support;
 
@@ -25,6 +25,15 @@ impl Factory for EtcdFactory {
     async fn create(&self, namespace: &str) -> Result<Box<dyn MatchMaker>> {
         let config = support::config(&self.endpoints, &prefix_of(namespace));
         Ok(Box::new(matchmaker_etcd::connect(config).await?))
+    }
+
+    async fn create_registry(&self, namespace: &str) -> Option<Result<Box<dyn Registry>>> {
+        let config = support::config(&self.endpoints, &prefix_of(namespace));
+        Some(
+            matchmaker_etcd::connect(config)
+                .await
+                .map(|matchmaker| Box::new(matchmaker) as Box<dyn Registry>),
+        )
     }
 
     async fn cleanup(&self, namespace: &str) {

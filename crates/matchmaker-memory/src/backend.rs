@@ -96,12 +96,9 @@ impl HeartbeatBackend for MemoryBackend {
     }
 
     async fn backend_register(&self, registration: &Registration) -> Result<()> {
-        self.registry.inner.refresh(
-            &registration.topic,
-            &registration.host,
-            self.ttl,
-            &self.instance,
-        );
+        self.registry
+            .inner
+            .refresh(registration, self.ttl, &self.instance);
         Ok(())
     }
 
@@ -120,12 +117,10 @@ impl HeartbeatBackend for MemoryBackend {
     }
 
     async fn ack_alive(&self, registration: &Registration) -> Result<()> {
-        let recreated = self.registry.inner.refresh(
-            &registration.topic,
-            &registration.host,
-            self.ttl,
-            &self.instance,
-        );
+        let recreated = self
+            .registry
+            .inner
+            .refresh(registration, self.ttl, &self.instance);
         if recreated {
             tracing::warn!(
                 backend = BACKEND_NAME,

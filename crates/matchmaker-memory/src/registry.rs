@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use matchmaker_core::{MembershipEvent, RegistrationInfo};
+use matchmaker_core::{MembershipEvent, Metadata, Registration, RegistrationInfo};
 use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
@@ -49,6 +49,7 @@ struct Record {
     expires_at: Instant,
     instance: Arc<str>,
     registered_at: SystemTime,
+    metadata: Arc<Metadata>,
 }
 
 impl Default for MemoryRegistry {
@@ -184,11 +185,11 @@ impl Inner {
     /// record was created (it did not exist or had expired).
     pub(crate) fn refresh(
         &self,
-        topic: &str,
-        host: &str,
+        registration: &Registration,
         ttl: Duration,
         instance: &Arc<str>,
     ) -> bool {
+        let (topic, host) = (registration.topic.as_str(), registration.host.as_str());
         let expires_at = Instant::now() + ttl;
         let mut state = self.live_state();
         let hosts = state.topics.entry(topic.to_owned()).or_default();
@@ -197,6 +198,7 @@ impl Inner {
                 let moved_earlier = expires_at < record.expires_at;
                 record.expires_at = expires_at;
                 record.instance = instance.clone();
+                record.metadata = registration.metadata.clone();
                 (false, moved_earlier)
             }
             None => {
@@ -206,6 +208,7 @@ impl Inner {
                         expires_at,
                         instance: instance.clone(),
                         registered_at: SystemTime::now(),
+                        metadata: registration.metadata.clone(),
                     },
                 );
                 (true, true)
@@ -276,6 +279,7 @@ impl Inner {
             alive: true,
             ttl_left: Some(record.expires_at.saturating_duration_since(now)),
             instance: Some(record.instance.to_string()),
+            metadata: (*record.metadata).clone(),
         };
         match topic {
             Some(topic) => state

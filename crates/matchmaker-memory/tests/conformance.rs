@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use matchmaker_conformance::{Capabilities, Factory, Flavor};
-use matchmaker_core::{HeartbeatConfig, MatchMaker, Result};
+use matchmaker_core::{HeartbeatConfig, MatchMaker, Registry, Result};
 use matchmaker_memory::{connect, MemoryRegistry};
 
 const TTL: Duration = Duration::from_secs(3);
@@ -32,6 +32,14 @@ impl Factory for MemoryFactory {
             &registry,
             HeartbeatConfig::with_ttl(TTL),
         )?))
+    }
+
+    async fn create_registry(&self, namespace: &str) -> Option<Result<Box<dyn Registry>>> {
+        let registry = self.registry(namespace);
+        Some(
+            connect(&registry, HeartbeatConfig::with_ttl(TTL))
+                .map(|matchmaker| Box::new(matchmaker) as Box<dyn Registry>),
+        )
     }
 
     async fn cleanup(&self, namespace: &str) {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use libtest_mimic::{Failed, Trial};
-use matchmaker_core::{Error, MatchMaker};
+use matchmaker_core::{Error, MatchMaker, Metadata, Registry};
 
 use crate::capabilities::Need;
 use crate::check::{
@@ -40,6 +40,11 @@ pub(crate) fn trials(plan: &Plan) -> Vec<Trial> {
             "heartbeat::drain_removes_every_registration_from_other_instances_without_a_ttl_wait",
             &[Need::Heartbeat, Need::Ttl, Need::SharedRegistry],
             drain_removes_every_registration_from_other_instances_without_a_ttl_wait,
+        ),
+        plan.backend(
+            "heartbeat::metadata_is_stored_with_the_registration_and_read_back_by_list",
+            &[Need::Heartbeat, Need::SharedRegistry],
+            metadata_is_stored_with_the_registration_and_read_back_by_list,
         ),
         plan.backend(
             "heartbeat::send_heartbeats_during_concurrent_registration_succeeds",
@@ -179,6 +184,78 @@ async fn drain_removes_every_registration_from_other_instances_without_a_ttl_wai
         )
         .into()),
     }
+}
+
+/// Not in the original: `register_with` stores metadata once with the registration; another
+/// instance's `list` reads it back, a second `register_with` replaces it, and invalid
+/// metadata is `Error::InvalidMetadata` and changes nothing.
+async fn metadata_is_stored_with_the_registration_and_read_back_by_list(cx: Context) -> Outcome {
+    let a = cx.registry().await?;
+    let b = cx.registry().await?;
+    let metadata = |pairs: &[(&str, &str)]| -> Metadata {
+        pairs
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect()
+    };
+    let first = metadata(&[("version", "1.4.2"), ("zone", "eu-west 1b")]);
+    a.register_with("t", "h1", first.clone())
+        .await
+        .step("register_with(t, h1, {version, zone})")?;
+    a.register("t", "h2").await.step("register(t, h2)")?;
+    let expected = vec![("h1".to_owned(), first), ("h2".to_owned(), Metadata::new())];
+    eventually(
+        "B lists both with their metadata",
+        PROPAGATION_LIMIT,
+        || async { Ok(listed(&*b).await? == expected) },
+    )
+    .await?;
+
+    let second = metadata(&[("version", "1.5.0")]);
+    a.register_with("t", "h1", second.clone())
+        .await
+        .step("register_with(t, h1, {version}) again")?;
+    let expected = vec![
+        ("h1".to_owned(), second),
+        ("h2".to_owned(), Metadata::new()),
+    ];
+    eventually(
+        "B lists the replaced metadata",
+        PROPAGATION_LIMIT,
+        || async { Ok(listed(&*b).await? == expected) },
+    )
+    .await?;
+
+    for bad in [
+        metadata(&[("mm_topic", "x")]),
+        metadata(&[("a key", "x")]),
+        metadata(&[("zone", "evil\u{202e}")]),
+    ] {
+        match a.register_with("t", "h3", bad.clone()).await {
+            Err(Error::InvalidMetadata { .. }) => {}
+            other => {
+                return Err(format!(
+                    "register_with(t, h3, {bad:?}): expected InvalidMetadata, got {other:?}"
+                )
+                .into())
+            }
+        }
+    }
+    expect_alive(&*b, "t", "h3", false).await?;
+    expect_eq(
+        "B's listing after the refused ones",
+        listed(&*b).await?,
+        expected,
+    )
+}
+
+/// `(host, metadata)` of every registration of topic `t` that `registry` lists.
+async fn listed(registry: &dyn Registry) -> Result<Vec<(String, Metadata)>, Failed> {
+    let infos = registry.list(Some("t")).await.step("list(Some(\"t\"))")?;
+    Ok(infos
+        .into_iter()
+        .map(|info| (info.host, info.metadata))
+        .collect())
 }
 
 /// Upstream bug 1432966: a beat while the registrations change must not fail.

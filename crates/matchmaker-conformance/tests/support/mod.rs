@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use matchmaker_conformance::{Capabilities, Factory, Flavor};
 use matchmaker_core::{
     Error, HeartbeatBackend, HeartbeatConfig, HeartbeatMatchMaker, HostDirectory, MatchMaker,
-    Registration, Result,
+    Metadata, Registration, Result,
 };
 use tokio::time::Instant;
 
@@ -43,6 +43,8 @@ pub struct FakeRegistry {
     ttl: Duration,
     defect: Option<Defect>,
     records: Mutex<HashMap<(String, String), Instant>>,
+    /// The metadata each pair was last registered with.
+    metadata: Mutex<HashMap<(String, String), Metadata>>,
 }
 
 impl FakeRegistry {
@@ -62,6 +64,13 @@ impl FakeRegistry {
         } else {
             Instant::now() + self.ttl
         }
+    }
+
+    fn remember_metadata(&self, registration: &Registration) {
+        self.metadata
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(Self::pair(registration), (*registration.metadata).clone());
     }
 
     fn pair(registration: &Registration) -> (String, String) {
@@ -105,6 +114,7 @@ impl HeartbeatBackend for FakeRegistry {
         tokio::task::yield_now().await;
         let deadline = self.deadline();
         self.records().insert(Self::pair(registration), deadline);
+        self.remember_metadata(registration);
         Ok(())
     }
 
@@ -176,11 +186,31 @@ impl HeartbeatBackend for FakeRegistry {
     async fn heartbeat(&self, registrations: &[Registration]) -> Result<()> {
         matchmaker_core::heartbeat::ack_each(self, registrations).await
     }
-    async fn list(&self, _: Option<&str>) -> Result<Vec<matchmaker_core::RegistrationInfo>> {
-        Err(matchmaker_core::Error::Unsupported {
-            backend: self.name(),
-            operation: "list",
-        })
+    async fn list(&self, topic: Option<&str>) -> Result<Vec<matchmaker_core::RegistrationInfo>> {
+        let now = Instant::now();
+        let metadata = self
+            .metadata
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        let mut infos: Vec<matchmaker_core::RegistrationInfo> = self
+            .records()
+            .iter()
+            .filter(|((t, _), deadline)| topic.is_none_or(|topic| t == topic) && **deadline > now)
+            .map(|((t, host), deadline)| matchmaker_core::RegistrationInfo {
+                topic: t.clone(),
+                host: host.clone(),
+                alive: true,
+                ttl_left: Some(*deadline - now),
+                instance: None,
+                metadata: metadata
+                    .get(&(t.clone(), host.clone()))
+                    .cloned()
+                    .unwrap_or_default(),
+            })
+            .collect();
+        infos.sort_by(|a, b| (&a.topic, &a.host).cmp(&(&b.topic, &b.host)));
+        Ok(infos)
     }
     fn subscribe(&self, _: Option<&str>) -> Result<matchmaker_core::MembershipStream> {
         Err(matchmaker_core::Error::Unsupported {
@@ -230,6 +260,7 @@ impl Factory for FakeFactory {
                     ttl: self.ttl,
                     defect: self.defect,
                     records: Mutex::new(HashMap::new()),
+                    metadata: Mutex::new(HashMap::new()),
                 })
             })
             .clone();
@@ -237,6 +268,31 @@ impl Factory for FakeFactory {
         Ok(Box::new(HeartbeatMatchMaker::with_shared_backend(
             registry, config,
         )?))
+    }
+
+    async fn create_registry(
+        &self,
+        namespace: &str,
+    ) -> Option<Result<Box<dyn matchmaker_core::Registry>>> {
+        let registry = self
+            .registries
+            .lock()
+            .unwrap()
+            .entry(namespace.to_owned())
+            .or_insert_with(|| {
+                Arc::new(FakeRegistry {
+                    ttl: self.ttl,
+                    defect: self.defect,
+                    records: Mutex::new(HashMap::new()),
+                    metadata: Mutex::new(HashMap::new()),
+                })
+            })
+            .clone();
+        let config = HeartbeatConfig::with_ttl(self.ttl);
+        Some(
+            HeartbeatMatchMaker::with_shared_backend(registry, config)
+                .map(|matchmaker| Box::new(matchmaker) as Box<dyn matchmaker_core::Registry>),
+        )
     }
 
     async fn cleanup(&self, namespace: &str) {

@@ -4,23 +4,67 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::heartbeat::Metadata;
 use crate::{key, MembershipStream, Result};
 
-/// One `(topic, host)` registration of this process.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// One `(topic, host)` registration of this process, with its metadata.
+///
+/// Its identity is the pair: equality, order and hashing look at `topic` and `host` only, so
+/// a set of registrations holds one per pair and registering a pair again with other metadata
+/// replaces it.
+#[derive(Debug, Clone)]
 pub struct Registration {
     /// The topic served; it may contain dots (`l3_agent.node1`).
     pub topic: String,
     /// The host serving it.
     pub host: String,
+    /// What the registry stores with it (validated by [`crate::heartbeat::validate_metadata`]).
+    pub metadata: std::sync::Arc<Metadata>,
+}
+
+impl PartialEq for Registration {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.topic, &self.host) == (&other.topic, &other.host)
+    }
+}
+
+impl Eq for Registration {}
+
+impl PartialOrd for Registration {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Registration {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (&self.topic, &self.host).cmp(&(&other.topic, &other.host))
+    }
+}
+
+impl std::hash::Hash for Registration {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (&self.topic, &self.host).hash(state);
+    }
 }
 
 impl Registration {
-    /// A registration of `host` for `topic` (not validated; see [`key::validate_pair`]).
+    /// A registration of `host` for `topic` without metadata (not validated; see
+    /// [`key::validate_pair`]).
     pub fn new(topic: impl Into<String>, host: impl Into<String>) -> Self {
+        Self::with_metadata(topic, host, Metadata::new())
+    }
+
+    /// A registration of `host` for `topic` carrying `metadata` (not validated).
+    pub fn with_metadata(
+        topic: impl Into<String>,
+        host: impl Into<String>,
+        metadata: Metadata,
+    ) -> Self {
         Registration {
             topic: topic.into(),
             host: host.into(),
+            metadata: std::sync::Arc::new(metadata),
         }
     }
 
@@ -43,6 +87,8 @@ pub struct RegistrationInfo {
     pub ttl_left: Option<Duration>,
     /// The id of the process instance that registered it, when the backend records one.
     pub instance: Option<String>,
+    /// The metadata it was registered with (empty when none).
+    pub metadata: Metadata,
 }
 
 /// Answers which hosts are alive for a topic; what lookups on a heartbeat backend read.

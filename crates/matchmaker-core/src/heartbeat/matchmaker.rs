@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use tokio::task::JoinHandle;
 
 use super::{
-    HeartbeatBackend, HeartbeatConfig, HostDirectory, LiveFanoutExchange, LiveTopicExchange,
-    Registration, RegistrationInfo,
+    validate_metadata, HeartbeatBackend, HeartbeatConfig, HostDirectory, LiveFanoutExchange,
+    LiveTopicExchange, Metadata, Registration, RegistrationInfo,
 };
 use crate::{
     key, Binding, DirectBinding, DirectExchange, Error, Exchange, FanoutBinding, MatchMaker,
@@ -126,6 +126,38 @@ impl<B: HeartbeatBackend> HeartbeatMatchMaker<B> {
             .is_some_and(|handle| !handle.is_finished())
     }
 
+    /// Registers `host` for `topic` carrying `metadata` (validated like keys are; see
+    /// [`crate::heartbeat::metadata`]), stored once with the registration and read back by
+    /// `list`. Registering the pair again replaces its metadata.
+    pub async fn register_with(&self, topic: &str, host: &str, metadata: Metadata) -> Result<()> {
+        key::validate_pair(topic, host)?;
+        validate_metadata(&metadata)?;
+        let registration = Registration::with_metadata(topic, host, metadata);
+        let newly_added = self
+            .shared
+            .registrations()
+            .replace(registration.clone())
+            .is_none();
+        let backend = &self.shared.backend;
+        let mut outcome = backend.backend_register(&registration).await;
+        if outcome.is_ok() {
+            outcome = backend.ack_alive(&registration).await;
+            if outcome.is_err() && newly_added {
+                // The record exists but the call failed: remove it, or it would outlive the
+                // error on a shared lease while this process keeps heartbeating.
+                if let Err(error) = backend.backend_unregister(&registration).await {
+                    tracing::warn!(topic, host, %error, "could not roll back a failed register");
+                }
+            }
+        }
+        tracing::debug!(topic, host, ok = outcome.is_ok(), "matchmaker registered");
+        if outcome.is_err() && newly_added {
+            // The caller sees the error and owns the retry; do not keep beating for it.
+            self.shared.registrations().remove(&registration);
+        }
+        outcome
+    }
+
     /// Registers every `(topic, host)` of `pairs` at once: all are validated first (one invalid
     /// pair is `Error::InvalidKey` and registers nothing), then the backend writes them in bulk
     /// and refreshes them once (etcd: transactions of 128 and one keep-alive, instead of three
@@ -142,7 +174,7 @@ impl<B: HeartbeatBackend> HeartbeatMatchMaker<B> {
             let mut set = self.shared.registrations();
             registrations
                 .iter()
-                .filter(|registration| set.insert((*registration).clone()))
+                .filter(|registration| set.replace((*registration).clone()).is_none())
                 .cloned()
                 .collect()
         };
@@ -252,27 +284,7 @@ impl<B: HeartbeatBackend> MatchMaker for HeartbeatMatchMaker<B> {
     }
 
     async fn register(&self, topic: &str, host: &str) -> Result<()> {
-        key::validate_pair(topic, host)?;
-        let registration = Registration::new(topic, host);
-        let newly_added = self.shared.registrations().insert(registration.clone());
-        let backend = &self.shared.backend;
-        let mut outcome = backend.backend_register(&registration).await;
-        if outcome.is_ok() {
-            outcome = backend.ack_alive(&registration).await;
-            if outcome.is_err() && newly_added {
-                // The record exists but the call failed: remove it, or it would outlive the
-                // error on a shared lease while this process keeps heartbeating.
-                if let Err(error) = backend.backend_unregister(&registration).await {
-                    tracing::warn!(topic, host, %error, "could not roll back a failed register");
-                }
-            }
-        }
-        tracing::debug!(topic, host, ok = outcome.is_ok(), "matchmaker registered");
-        if outcome.is_err() && newly_added {
-            // The caller sees the error and owns the retry; do not keep beating for it.
-            self.shared.registrations().remove(&registration);
-        }
-        outcome
+        self.register_with(topic, host, Metadata::new()).await
     }
 
     async fn unregister(&self, topic: &str, host: &str) -> Result<()> {
@@ -292,9 +304,12 @@ impl<B: HeartbeatBackend> MatchMaker for HeartbeatMatchMaker<B> {
 
     async fn ack_alive(&self, topic: &str, host: &str) -> Result<()> {
         key::validate_pair(topic, host)?;
+        // Our own registration carries its metadata, which a re-created record must keep.
+        let pair = Registration::new(topic, host);
+        let registration = self.shared.registrations().get(&pair).cloned();
         self.shared
             .backend
-            .ack_alive(&Registration::new(topic, host))
+            .ack_alive(&registration.unwrap_or(pair))
             .await
     }
 

@@ -23,8 +23,10 @@ mod config;
 pub mod duration_text;
 mod exchanges;
 mod matchmaker;
+pub mod metadata;
 
 pub use backend::{ack_each, HeartbeatBackend, HostDirectory, Registration, RegistrationInfo};
 pub use config::{HeartbeatConfig, Strategy, DEFAULT_TTL, MIN_TTL};
 pub use exchanges::{LiveFanoutExchange, LiveTopicExchange};
 pub use matchmaker::HeartbeatMatchMaker;
+pub use metadata::{validate_metadata, Metadata};

@@ -150,6 +150,15 @@ impl Registry for Faulty {
     async fn leave_to_expire(&self) -> Result<()> {
         Registry::leave_to_expire(&self.inner).await
     }
+
+    async fn register_with(
+        &self,
+        topic: &str,
+        host: &str,
+        metadata: matchmaker_core::Metadata,
+    ) -> Result<()> {
+        Registry::register_with(&self.inner, topic, host, metadata).await
+    }
 }
 
 #[async_trait]
