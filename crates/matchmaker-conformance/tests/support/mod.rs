@@ -247,9 +247,9 @@ impl FakeFactory {
     }
 }
 
-#[async_trait]
-impl Factory for FakeFactory {
-    async fn create(&self, namespace: &str) -> Result<Box<dyn MatchMaker>> {
+impl FakeFactory {
+    /// A matchmaker over the namespace's one fake registry (created on first use).
+    fn matchmaker(&self, namespace: &str) -> Result<HeartbeatMatchMaker<FakeRegistry>> {
         let registry = self
             .registries
             .lock()
@@ -264,33 +264,22 @@ impl Factory for FakeFactory {
                 })
             })
             .clone();
-        let config = HeartbeatConfig::with_ttl(self.ttl);
-        Ok(Box::new(HeartbeatMatchMaker::with_shared_backend(
-            registry, config,
-        )?))
+        HeartbeatMatchMaker::with_shared_backend(registry, HeartbeatConfig::with_ttl(self.ttl))
+    }
+}
+
+#[async_trait]
+impl Factory for FakeFactory {
+    async fn create(&self, namespace: &str) -> Result<Box<dyn MatchMaker>> {
+        Ok(Box::new(self.matchmaker(namespace)?))
     }
 
     async fn create_registry(
         &self,
         namespace: &str,
     ) -> Option<Result<Box<dyn matchmaker_core::Registry>>> {
-        let registry = self
-            .registries
-            .lock()
-            .unwrap()
-            .entry(namespace.to_owned())
-            .or_insert_with(|| {
-                Arc::new(FakeRegistry {
-                    ttl: self.ttl,
-                    defect: self.defect,
-                    records: Mutex::new(HashMap::new()),
-                    metadata: Mutex::new(HashMap::new()),
-                })
-            })
-            .clone();
-        let config = HeartbeatConfig::with_ttl(self.ttl);
         Some(
-            HeartbeatMatchMaker::with_shared_backend(registry, config)
+            self.matchmaker(namespace)
                 .map(|matchmaker| Box::new(matchmaker) as Box<dyn matchmaker_core::Registry>),
         )
     }
