@@ -204,15 +204,7 @@ impl ConsulAgent {
         let addr = self.addr();
         let token = self.management_token.clone();
         wait_until_ready(&mut self.process, READY_TIMEOUT, |_| {
-            let leader = http::get(&addr, "/v1/status/leader", &[])?;
-            let leader_addr = leader.body.trim().trim_matches('"');
-            if leader.status != 200 || leader_addr.is_empty() {
-                return Err(format!(
-                    "no leader yet ({} {})",
-                    leader.status,
-                    leader.body.trim()
-                ));
-            }
+            super::check_leader(&addr)?;
             // With a master token, wait until the ACL system has created it.
             if let Some(token) = &token {
                 let own = http::get(&addr, "/v1/acl/token/self", &[("X-Consul-Token", token)])?;

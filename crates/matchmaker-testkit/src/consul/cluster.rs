@@ -46,16 +46,7 @@ impl Agent {
     fn wait_for_leader(&mut self) -> Result<(), TestkitError> {
         let addr = self.addr();
         wait_until_ready(&mut self.process, READY_TIMEOUT, |_| {
-            let leader = http::get(&addr, "/v1/status/leader", &[])?;
-            let leader_addr = leader.body.trim().trim_matches('"');
-            if leader.status != 200 || leader_addr.is_empty() {
-                return Err(format!(
-                    "no leader yet ({} {})",
-                    leader.status,
-                    leader.body.trim()
-                ));
-            }
-            Ok(())
+            super::check_leader(&addr)
         })
     }
 }

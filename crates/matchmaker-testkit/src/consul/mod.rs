@@ -64,3 +64,17 @@ pub fn provision() -> Result<Provisioned, TestkitError> {
 pub fn binary() -> Result<PathBuf, TestkitError> {
     provision().map(|tool| tool.path)
 }
+
+/// Ok when the agent at `addr` knows the cluster's leader, else what it answered.
+pub(crate) fn check_leader(addr: &str) -> Result<(), String> {
+    let leader = crate::http::get(addr, "/v1/status/leader", &[])?;
+    let leader_addr = leader.body.trim().trim_matches('"');
+    if leader.status != 200 || leader_addr.is_empty() {
+        return Err(format!(
+            "no leader yet ({} {})",
+            leader.status,
+            leader.body.trim()
+        ));
+    }
+    Ok(())
+}
