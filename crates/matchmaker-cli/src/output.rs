@@ -163,28 +163,53 @@ pub fn now() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
-/// One watch line for a change: `TIME joined|left TOPIC HOST`, or its JSON form.
+/// One watch line for a change: `TIME joined|left TOPIC HOST [METADATA]`, or its JSON form
+/// (a join's `metadata` included).
 pub fn event_line(event: &MembershipEvent, json: bool) -> String {
-    let kind = match event {
-        MembershipEvent::Joined { .. } => "joined",
-        MembershipEvent::Left { .. } => "left",
-    };
-    watch_line(kind, event.topic(), event.host(), json)
+    match event {
+        MembershipEvent::Joined { metadata, .. } => {
+            watch_line("joined", event.topic(), event.host(), Some(metadata), json)
+        }
+        MembershipEvent::Left { .. } => watch_line("left", event.topic(), event.host(), None, json),
+    }
 }
 
-/// One watch line for a registration alive when the watch started: `TIME present TOPIC HOST`,
-/// or its JSON form, with the same fields as a change.
+/// One watch line for a registration alive when the watch started: `TIME present TOPIC HOST
+/// [METADATA]`, or its JSON form, with the same fields as a join.
 pub fn present_line(info: &RegistrationInfo, json: bool) -> String {
-    watch_line("present", &info.topic, &info.host, json)
+    watch_line(
+        "present",
+        &info.topic,
+        &info.host,
+        Some(&info.metadata),
+        json,
+    )
 }
 
-fn watch_line(kind: &str, topic: &str, host: &str, json: bool) -> String {
+/// A watch line; metadata (of a join or a present member) follows the host as
+/// `key=value,...` when there is any.
+fn watch_line(
+    kind: &str,
+    topic: &str,
+    host: &str,
+    metadata: Option<&matchmaker::Metadata>,
+    json: bool,
+) -> String {
     let time = now();
     if json {
-        json!({ "time": time, "event": kind, "topic": topic, "host": host }).to_string()
+        let mut line = json!({ "time": time, "event": kind, "topic": topic, "host": host });
+        if let Some(metadata) = metadata {
+            line["metadata"] = json!(metadata);
+        }
+        line.to_string()
     } else {
         // Padded to the longest kind, `present`, so topics line up.
-        format!("{time} {kind:<7} {topic} {host}")
+        let mut line = format!("{time} {kind:<7} {topic} {host}");
+        if let Some(metadata) = metadata.filter(|metadata| !metadata.is_empty()) {
+            line.push(' ');
+            line.push_str(&format_metadata(metadata));
+        }
+        line
     }
 }
 
@@ -299,10 +324,7 @@ mod tests {
 
     #[test]
     fn watch_line_has_a_utc_timestamp_the_change_topic_and_host() {
-        let event = MembershipEvent::Joined {
-            topic: "scheduler".into(),
-            host: "node1".into(),
-        };
+        let event = MembershipEvent::joined("scheduler", "node1", Default::default());
         let line = event_line(&event, false);
         let (time, rest) = line.split_once(' ').unwrap();
         assert!(time.ends_with('Z') && time.contains('T'), "{line}");
@@ -323,10 +345,10 @@ mod tests {
     #[test]
     fn present_lines_have_the_fields_of_a_change() {
         let line = present_line(&info(true), false);
-        assert!(line.ends_with(" present scheduler node1"), "{line}");
+        assert!(line.ends_with(" present scheduler node1 zone=b"), "{line}");
         let value: Value = serde_json::from_str(&present_line(&info(true), true)).unwrap();
         let keys: Vec<&String> = value.as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["event", "host", "time", "topic"]);
+        assert_eq!(keys, ["event", "host", "metadata", "time", "topic"]);
         assert_eq!(value["event"], "present");
     }
 
@@ -340,6 +362,15 @@ mod tests {
             "TOPIC      HOST   ALIVE  TTL LEFT  INSTANCE        METADATA\n\
              scheduler  node1  no     1.4s      17302-be52c965  zone=b\n"
         );
+    }
+
+    #[test]
+    fn a_join_line_shows_the_metadata_after_the_host() {
+        let zone = matchmaker::Metadata::from([("zone".to_owned(), "b".to_owned())]);
+        let event = MembershipEvent::joined("t", "h", std::sync::Arc::new(zone));
+        assert!(event_line(&event, false).ends_with(" joined  t h zone=b"));
+        let value: Value = serde_json::from_str(&event_line(&event, true)).unwrap();
+        assert_eq!(value["metadata"]["zone"], "b");
     }
 
     #[test]

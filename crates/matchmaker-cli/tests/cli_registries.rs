@@ -364,9 +364,10 @@ fn watch_prints_present_members_first(url: &str) -> Result<(), Failed> {
         .map(String::as_str)
         .collect();
     keys.sort_unstable();
-    check(keys == ["event", "host", "time", "topic"], || {
-        format!("present line has {keys:?}")
-    })?;
+    check(
+        keys == ["event", "host", "metadata", "time", "topic"],
+        || format!("present line has {keys:?}"),
+    )?;
     check(
         event["host"] == "node-p1" && event["topic"] == topic,
         || format!("unexpected present line {event}"),

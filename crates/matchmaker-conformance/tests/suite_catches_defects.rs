@@ -154,6 +154,14 @@ fn a_drain_that_waits_for_the_ttl_is_caught() {
     );
 }
 
+#[test]
+fn joins_without_metadata_are_caught() {
+    assert_fake_defect_fails(
+        Defect::JoinsWithoutMetadata,
+        "heartbeat::a_join_event_carries_the_metadata_the_host_registered_with",
+    );
+}
+
 /// A stub whose `register` skips key validation.
 struct LenientStub(StaticMatchMaker);
 

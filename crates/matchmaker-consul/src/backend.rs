@@ -326,9 +326,14 @@ impl HeartbeatBackend for ConsulBackend {
             }
             None => self.watchers.watch_catalog(),
         }
+        let source = crate::subscription::MetadataSource {
+            client: self.watchers.lookups.clone(),
+            namespace: self.watchers.context.namespace.clone(),
+        };
         Ok(crate::subscription::stream(
             receiver,
             topic.map(str::to_owned),
+            source,
         ))
     }
 }

@@ -177,16 +177,12 @@ pub(crate) fn diff(old: &Members, new: &Members) -> Vec<MembershipEvent> {
         let before = old.get(topic).unwrap_or(&empty);
         let after = new.get(topic).unwrap_or(&empty);
         for host in before.difference(after) {
-            events.push(MembershipEvent::Left {
-                topic: topic.clone(),
-                host: host.clone(),
-            });
+            events.push(MembershipEvent::left(topic, host));
         }
+        // The checks the watch reads carry no metadata: each subscription reads it
+        // (`crate::subscription`).
         for host in after.difference(before) {
-            events.push(MembershipEvent::Joined {
-                topic: topic.clone(),
-                host: host.clone(),
-            });
+            events.push(MembershipEvent::joined(topic, host, Default::default()));
         }
     }
     events
@@ -215,18 +211,9 @@ mod tests {
         assert_eq!(
             events,
             vec![
-                MembershipEvent::Left {
-                    topic: "t".into(),
-                    host: "a".into()
-                },
-                MembershipEvent::Joined {
-                    topic: "t".into(),
-                    host: "c".into()
-                },
-                MembershipEvent::Joined {
-                    topic: "u".into(),
-                    host: "a".into()
-                },
+                MembershipEvent::left("t", "a"),
+                MembershipEvent::joined("t", "c", Default::default()),
+                MembershipEvent::joined("u", "a", Default::default()),
             ]
         );
         assert!(diff(&new, &new).is_empty());

@@ -51,10 +51,11 @@ async fn subscriber_sees_the_other_instance_join_and_leave() {
     let joined = tokio::time::timeout(Duration::from_secs(5), events.next()).await;
     assert_eq!(
         joined.unwrap(),
-        Some(MembershipEvent::Joined {
-            topic: "scheduler".into(),
-            host: "node-x".into()
-        })
+        Some(MembershipEvent::joined(
+            "scheduler",
+            "node-x",
+            Default::default()
+        ))
     );
     other.unregister("scheduler", "node-x").await.unwrap();
     let left = tokio::time::timeout(Duration::from_secs(5), events.next()).await;
@@ -79,10 +80,11 @@ async fn subscribe_to_all_topics_discovers_new_topics() {
     let joined = tokio::time::timeout(Duration::from_secs(10), events.next()).await;
     assert_eq!(
         joined.unwrap(),
-        Some(MembershipEvent::Joined {
-            topic: "brand-new/topic".into(),
-            host: "node-y".into()
-        })
+        Some(MembershipEvent::joined(
+            "brand-new/topic",
+            "node-y",
+            Default::default()
+        ))
     );
     other.backend().purge_namespace().await.unwrap();
 }
@@ -103,10 +105,11 @@ async fn subscribe_to_all_topics_discovers_a_topic_whose_service_name_is_hashed(
     let joined = tokio::time::timeout(Duration::from_secs(10), events.next()).await;
     assert_eq!(
         joined.unwrap(),
-        Some(MembershipEvent::Joined {
-            topic: long_topic.clone(),
-            host: "node-h".into()
-        })
+        Some(MembershipEvent::joined(
+            long_topic.clone(),
+            "node-h",
+            Default::default()
+        ))
     );
     other.backend().purge_namespace().await.unwrap();
 }

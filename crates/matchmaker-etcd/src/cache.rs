@@ -128,9 +128,10 @@ impl RegistrationCache {
             Some(_) => false,
             None => true,
         };
+        let event = joined.then(|| joined_event(topic, host, &entry));
         hosts.insert(host.to_owned(), entry);
-        if joined {
-            send(&mut state, joined_event(topic, host));
+        if let Some(event) = event {
+            send(&mut state, event);
         }
     }
 
@@ -173,13 +174,13 @@ impl RegistrationCache {
             }
         }
         for (topic, hosts) in &fresh {
-            for host in hosts.keys() {
+            for (host, entry) in hosts {
                 if !state
                     .topics
                     .get(topic)
                     .is_some_and(|h| h.contains_key(host))
                 {
-                    events.push(joined_event(topic, host));
+                    events.push(joined_event(topic, host, entry));
                 }
             }
         }
@@ -242,18 +243,12 @@ fn send(state: &mut State, event: MembershipEvent) {
     });
 }
 
-fn joined_event(topic: &str, host: &str) -> MembershipEvent {
-    MembershipEvent::Joined {
-        topic: topic.to_owned(),
-        host: host.to_owned(),
-    }
+fn joined_event(topic: &str, host: &str, entry: &CachedEntry) -> MembershipEvent {
+    MembershipEvent::joined(topic, host, entry.metadata.clone().unwrap_or_default())
 }
 
 fn left_event(topic: &str, host: &str) -> MembershipEvent {
-    MembershipEvent::Left {
-        topic: topic.to_owned(),
-        host: host.to_owned(),
-    }
+    MembershipEvent::left(topic, host)
 }
 
 #[cfg(test)]

@@ -88,10 +88,11 @@ async fn etcd_killed_and_restarted_recovers_registrations_and_serves_the_stale_c
     }
     assert_eq!(
         seen_events,
-        [MembershipEvent::Joined {
-            topic: "scheduler".into(),
-            host: "host-c".into()
-        }]
+        [MembershipEvent::joined(
+            "scheduler",
+            "host-c",
+            Default::default()
+        )]
     );
     // A's heartbeat keeps everything alive on the restarted server (past two TTLs).
     tokio::time::sleep(support::TTL * 2).await;

@@ -28,10 +28,11 @@ async fn registration_on_one_instance_appears_in_the_other_instances_lookups() {
     let event = tokio::time::timeout(Duration::from_secs(2), joins.next()).await;
     assert_eq!(
         event.unwrap(),
-        Some(MembershipEvent::Joined {
-            topic: "scheduler".into(),
-            host: "host-a".into()
-        })
+        Some(MembershipEvent::joined(
+            "scheduler",
+            "host-a",
+            Default::default()
+        ))
     );
     assert!(b.backend().cache_status().connected);
 

@@ -221,10 +221,11 @@ impl Inner {
             state.earliest_expiry = Some(expires_at);
         }
         if created {
-            self.send(MembershipEvent::Joined {
-                topic: topic.to_owned(),
-                host: host.to_owned(),
-            });
+            self.send(MembershipEvent::joined(
+                topic,
+                host,
+                registration.metadata.clone(),
+            ));
         }
         drop(state);
         if moved_earlier {

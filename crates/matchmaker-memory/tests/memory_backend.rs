@@ -17,10 +17,7 @@ fn host_on(registry: &MemoryRegistry) -> MemoryMatchMaker {
 }
 
 fn joined(topic: &str, host: &str) -> MembershipEvent {
-    MembershipEvent::Joined {
-        topic: topic.into(),
-        host: host.into(),
-    }
+    MembershipEvent::joined(topic, host, Default::default())
 }
 
 fn left(topic: &str, host: &str) -> MembershipEvent {

@@ -10,9 +10,9 @@ use crate::Member;
 ///
 /// The key goes through [`matchmaker_core::MatchMaker::queues`] like any lookup, so the
 /// matchmaker's rules decide where it routes, and then, on a registry backend (one with a
-/// heartbeat), [`matchmaker_core::MatchMaker::is_alive`] confirms that the host is
-/// registered and alive: a host that is not registered, has expired or was drained gives
-/// `Ok(None)`, never a service that would dial a dead address. Static backends (localhost,
+/// heartbeat), the topic's listing ([`Registry::list`]) confirms that the host is registered
+/// and alive and gives its metadata to the [`Member`]: a host that is not registered, has
+/// expired or was drained gives `Ok(None)`, never a service that would dial a dead address. Static backends (localhost,
 /// ring) keep no registry, so their route is taken as it is; a route with no host (stub)
 /// gives `Ok(None)`.
 ///
@@ -54,11 +54,18 @@ pub async fn directed<S>(
     let Some(routed) = routes.into_iter().find_map(|route| route.host) else {
         return Ok(None);
     };
-    if registry.heartbeat_config().is_some() && !registry.is_alive(topic, &routed).await? {
-        return Ok(None);
+    let mut member = Member::new(topic, routed.clone());
+    if registry.heartbeat_config().is_some() {
+        let listing = registry.list(Some(topic)).await?;
+        let Some(registration) = listing.into_iter().find(|registration| {
+            registration.alive && registration.topic == topic && registration.host == routed
+        }) else {
+            return Ok(None);
+        };
+        member = member.with_metadata(std::sync::Arc::new(registration.metadata));
     }
     if routed != host {
         tracing::debug!(key, routed, "directed key routed to another host");
     }
-    Ok(Some(make(&Member::new(topic, routed))))
+    Ok(Some(make(&member)))
 }

@@ -1,6 +1,6 @@
 //! [`Discovery`]: a topic's live hosts as a `tower::discover::Discover` stream.
 
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use futures_util::stream::{self, BoxStream, StreamExt};
 use matchmaker_core::{
-    Error, MembershipEvent, MembershipStream, RegistrationInfo, Registry, Result,
+    Error, MembershipEvent, MembershipStream, Metadata, RegistrationInfo, Registry, Result,
 };
 use tower::discover::Change;
 
@@ -29,7 +29,8 @@ type MakeService<S> = Box<dyn Fn(&Member) -> S + Send>;
 /// - A host is inserted once: a join of a host already inserted (a join racing the listing,
 ///   a second registration of the same host) changes nothing.
 /// - A removal only follows an insertion: a leave of a host never inserted changes nothing.
-/// - `make` is called once per insertion, with the [`Member`] being inserted.
+/// - `make` is called once per insertion, with the [`Member`] being inserted, which carries
+///   the registration's metadata (from the listing, or from the join event).
 /// - Errors that cannot go away by themselves (an invalid topic, a backend that cannot
 ///   list or watch, refused credentials) are yielded once, then the stream ends; with a static
 ///   backend or an invalid topic `new` already fails.
@@ -210,9 +211,9 @@ impl<S> State<S> {
             };
             match events.next().await {
                 Some(event) if event.topic() != self.topic => {}
-                Some(MembershipEvent::Joined { host, .. }) => {
+                Some(MembershipEvent::Joined { host, metadata, .. }) => {
                     self.stream_ends = 0;
-                    if let Some(change) = self.insert(host) {
+                    if let Some(change) = self.insert(host, metadata) {
                         return Some(Ok(change));
                     }
                 }
@@ -274,15 +275,15 @@ impl<S> State<S> {
     /// Queues removals of inserted hosts the listing does not show alive, then insertions of
     /// the alive hosts not inserted yet.
     fn reconcile(&mut self, listing: Vec<RegistrationInfo>) {
-        let alive: BTreeSet<String> = listing
+        let alive: BTreeMap<String, Metadata> = listing
             .into_iter()
             .filter(|registration| registration.alive && registration.topic == self.topic)
-            .map(|registration| registration.host)
+            .map(|registration| (registration.host, registration.metadata))
             .collect();
         let mut gone: Vec<String> = self
             .inserted
             .iter()
-            .filter(|host| !alive.contains(*host))
+            .filter(|host| !alive.contains_key(*host))
             .cloned()
             .collect();
         gone.sort();
@@ -290,18 +291,19 @@ impl<S> State<S> {
             self.inserted.remove(&host);
             self.pending.push_back(Change::Remove(host));
         }
-        for host in alive {
-            if let Some(change) = self.insert(host) {
+        for (host, metadata) in alive {
+            if let Some(change) = self.insert(host, Arc::new(metadata)) {
                 self.pending.push_back(change);
             }
         }
     }
 
-    fn insert(&mut self, host: String) -> Option<Change<String, S>> {
+    fn insert(&mut self, host: String, metadata: Arc<Metadata>) -> Option<Change<String, S>> {
         if !self.inserted.insert(host.clone()) {
             return None;
         }
-        let service = (self.make)(&Member::new(self.topic.clone(), host.clone()));
+        let member = Member::new(self.topic.clone(), host.clone()).with_metadata(metadata);
+        let service = (self.make)(&member);
         Some(Change::Insert(host, service))
     }
 }

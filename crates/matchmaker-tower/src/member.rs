@@ -1,12 +1,15 @@
 //! [`Member`]: one host serving a topic, what a service is made from.
 
 use std::fmt;
+use std::sync::Arc;
+
+use matchmaker_core::Metadata;
 
 /// One host serving a topic: what [`crate::Discovery`] and [`crate::directed`] hand to the
 /// function that makes a service.
 ///
-/// `#[non_exhaustive]`: registration metadata will be added as fields, so build one with
-/// [`Member::new`] and read its fields by name.
+/// `#[non_exhaustive]`: build one with [`Member::new`] (and [`Member::with_metadata`]) and
+/// read its fields by name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub struct Member {
@@ -14,6 +17,9 @@ pub struct Member {
     pub topic: String,
     /// The registered host, e.g. `127.0.0.1:7001` (the key the balancer knows it by).
     pub host: String,
+    /// The metadata the host registered with (`Registry::register_with`), e.g. a zone or a
+    /// weight; empty when it has none.
+    pub metadata: Arc<Metadata>,
 }
 
 impl Member {
@@ -22,7 +28,14 @@ impl Member {
         Member {
             topic: topic.into(),
             host: host.into(),
+            metadata: Arc::default(),
         }
+    }
+
+    /// The same member carrying `metadata`.
+    pub fn with_metadata(mut self, metadata: Arc<Metadata>) -> Self {
+        self.metadata = metadata;
+        self
     }
 }
 

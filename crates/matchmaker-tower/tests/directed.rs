@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use matchmaker_core::{Error, MatchMaker};
+use matchmaker_core::{Error, MatchMaker, Metadata};
 use matchmaker_memory::MemoryRegistry;
 use matchmaker_tower::{directed, Member};
 use support::{member_of, TOPIC};
@@ -21,6 +21,22 @@ async fn a_registered_host_gives_its_service() {
         .await
         .unwrap();
     assert_eq!(member, Some(Member::new(TOPIC, "10.0.0.1:7000")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_member_carries_the_hosts_metadata() {
+    let registry = MemoryRegistry::new();
+    let metadata = Metadata::from([("weight".to_owned(), "3".to_owned())]);
+    member_of(&registry)
+        .register_with(TOPIC, "10.0.0.1:7000", metadata.clone())
+        .await
+        .unwrap();
+    let client = member_of(&registry);
+    let member = directed(&*client, "echo.10.0.0.1:7000", Member::clone)
+        .await
+        .unwrap()
+        .expect("a registered host");
+    assert_eq!(*member.metadata, metadata);
 }
 
 #[tokio::test(start_paused = true)]

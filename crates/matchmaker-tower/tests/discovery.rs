@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use matchmaker_core::{Error, MatchMaker, Registry};
+use matchmaker_core::{Error, MatchMaker, Metadata, Registry};
 use matchmaker_memory::MemoryRegistry;
 use matchmaker_tower::{Backoff, Change, Discovery, Member};
 use support::{member_of, Faulty, TOPIC};
@@ -54,6 +54,52 @@ async fn starts_with_a_snapshot_of_the_hosts_already_registered() {
     assert_eq!(next(&mut discovery).await, "+10.0.0.1:7000");
     assert_eq!(next(&mut discovery).await, "+10.0.0.2:7000");
     quiet(&mut discovery, Duration::from_secs(1)).await;
+}
+
+/// `zone=<zone>` as registration metadata.
+fn zone(zone: &str) -> Metadata {
+    Metadata::from([("zone".to_owned(), zone.to_owned())])
+}
+
+/// The member of the next insertion.
+async fn next_member(discovery: &mut Discovery<Member>) -> Member {
+    match timeout(Duration::from_secs(30), discovery.next()).await {
+        Ok(Some(Ok(Change::Insert(_, member)))) => member,
+        other => panic!(
+            "expected an insertion, got {:?}",
+            other.map(|item| item.map(|change| change.map(|change| format!("{change:?}"))))
+        ),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_member_carries_the_metadata_of_a_host_already_registered() {
+    let registry = MemoryRegistry::new();
+    let worker = member_of(&registry);
+    worker
+        .register_with(TOPIC, "10.0.0.1:7000", zone("eu-1a"))
+        .await
+        .unwrap();
+    let mut discovery = discover(member_of(&registry));
+    let member = next_member(&mut discovery).await;
+    assert_eq!(
+        member,
+        Member::new(TOPIC, "10.0.0.1:7000").with_metadata(Arc::new(zone("eu-1a")))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_member_carries_the_metadata_of_a_host_that_joins() {
+    let registry = MemoryRegistry::new();
+    let mut discovery = discover(member_of(&registry));
+    quiet(&mut discovery, Duration::from_millis(100)).await;
+    member_of(&registry)
+        .register_with(TOPIC, "10.0.0.1:7000", zone("eu-1b"))
+        .await
+        .unwrap();
+    let member = next_member(&mut discovery).await;
+    assert_eq!(member.host, "10.0.0.1:7000");
+    assert_eq!(*member.metadata, zone("eu-1b"));
 }
 
 #[tokio::test(start_paused = true)]

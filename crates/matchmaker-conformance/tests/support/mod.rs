@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use matchmaker_conformance::{Capabilities, Factory, Flavor};
 use matchmaker_core::{
     Error, HeartbeatBackend, HeartbeatConfig, HeartbeatMatchMaker, HostDirectory, MatchMaker,
-    Metadata, Registration, Result,
+    MembershipEvent, Metadata, Registration, Result,
 };
 use tokio::time::Instant;
 
@@ -36,6 +36,8 @@ pub enum Defect {
     OnlyTheFirstHost,
     /// `drain` leaves the records to expire with their TTL instead of removing them.
     DrainKeepsTheRecords,
+    /// Join events carry no metadata.
+    JoinsWithoutMetadata,
 }
 
 /// One namespace's registry: `(topic, host)` -> expiry deadline.
@@ -45,6 +47,8 @@ pub struct FakeRegistry {
     records: Mutex<HashMap<(String, String), Instant>>,
     /// The metadata each pair was last registered with.
     metadata: Mutex<HashMap<(String, String), Metadata>>,
+    /// Joins, for `subscribe`.
+    events: tokio::sync::broadcast::Sender<MembershipEvent>,
 }
 
 impl FakeRegistry {
@@ -113,8 +117,22 @@ impl HeartbeatBackend for FakeRegistry {
     async fn backend_register(&self, registration: &Registration) -> Result<()> {
         tokio::task::yield_now().await;
         let deadline = self.deadline();
-        self.records().insert(Self::pair(registration), deadline);
+        let joined = self
+            .records()
+            .insert(Self::pair(registration), deadline)
+            .is_none_or(|before| before <= Instant::now());
         self.remember_metadata(registration);
+        if joined {
+            let metadata = if self.has(Defect::JoinsWithoutMetadata) {
+                Arc::default()
+            } else {
+                registration.metadata.clone()
+            };
+            let event =
+                MembershipEvent::joined(&*registration.topic, &*registration.host, metadata);
+            // No subscriber is not an error.
+            let _ = self.events.send(event);
+        }
         Ok(())
     }
 
@@ -212,11 +230,24 @@ impl HeartbeatBackend for FakeRegistry {
         infos.sort_by(|a, b| (&a.topic, &a.host).cmp(&(&b.topic, &b.host)));
         Ok(infos)
     }
-    fn subscribe(&self, _: Option<&str>) -> Result<matchmaker_core::MembershipStream> {
-        Err(matchmaker_core::Error::Unsupported {
-            backend: self.name(),
-            operation: "subscribe",
-        })
+    /// Joins only (leaves are not reported): enough for the trials that read the stream.
+    fn subscribe(&self, topic: Option<&str>) -> Result<matchmaker_core::MembershipStream> {
+        let topic = topic.map(str::to_owned);
+        let events = self.events.subscribe();
+        Ok(Box::pin(futures_util::stream::unfold(
+            events,
+            move |mut events| {
+                let topic = topic.clone();
+                async move {
+                    loop {
+                        let event = events.recv().await.ok()?;
+                        if topic.as_deref().is_none_or(|topic| topic == event.topic()) {
+                            return Some((event, events));
+                        }
+                    }
+                }
+            },
+        )))
     }
 }
 
@@ -261,6 +292,7 @@ impl FakeFactory {
                     defect: self.defect,
                     records: Mutex::new(HashMap::new()),
                     metadata: Mutex::new(HashMap::new()),
+                    events: tokio::sync::broadcast::channel(1024).0,
                 })
             })
             .clone();
