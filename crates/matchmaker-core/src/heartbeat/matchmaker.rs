@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use async_trait::async_trait;
 use tokio::task::JoinHandle;
 
+use super::to_completion::to_completion;
 use super::{
     validate_metadata, HeartbeatBackend, HeartbeatConfig, HostDirectory, LiveFanoutExchange,
     LiveTopicExchange, Metadata, Registration, RegistrationInfo,
@@ -58,6 +59,77 @@ impl<B: HeartbeatBackend> Shared<B> {
             "heartbeat sent"
         );
         outcome
+    }
+}
+
+/// The registry-changing calls, each run to completion by `to_completion` (cancel safety).
+impl<B: HeartbeatBackend> Shared<B> {
+    /// Adds `registration` to the set and writes it; on error the pair (if this call added
+    /// it) is removed from the registry and the set again.
+    async fn register(self: Arc<Self>, registration: Registration) -> Result<()> {
+        let (topic, host) = (&registration.topic, &registration.host);
+        let newly_added = self.registrations().replace(registration.clone()).is_none();
+        let backend = &self.backend;
+        let mut outcome = backend.backend_register(&registration).await;
+        if outcome.is_ok() {
+            outcome = backend.ack_alive(&registration).await;
+            if outcome.is_err() && newly_added {
+                // The record exists but the call failed: remove it, or it would outlive the
+                // error on a shared lease while this process keeps heartbeating.
+                if let Err(error) = backend.backend_unregister(&registration).await {
+                    tracing::warn!(%topic, %host, %error, "could not roll back a failed register");
+                }
+            }
+        }
+        tracing::debug!(%topic, %host, ok = outcome.is_ok(), "matchmaker registered");
+        if outcome.is_err() && newly_added {
+            // The caller sees the error and owns the retry; do not keep beating for it.
+            self.registrations().remove(&registration);
+        }
+        outcome
+    }
+
+    /// Adds every registration to the set and writes them in bulk; on error the ones this
+    /// call added are rolled back.
+    async fn register_many(self: Arc<Self>, registrations: Vec<Registration>) -> Result<()> {
+        let added: Vec<Registration> = {
+            let mut set = self.registrations();
+            registrations
+                .iter()
+                .filter(|registration| set.replace((*registration).clone()).is_none())
+                .cloned()
+                .collect()
+        };
+        let backend = &self.backend;
+        let outcome = backend.backend_register_many(&registrations).await;
+        if outcome.is_err() {
+            for registration in &added {
+                if let Err(error) = backend.backend_unregister(registration).await {
+                    tracing::warn!(topic = %registration.topic, host = %registration.host, %error, "could not roll back a failed register");
+                }
+            }
+            let mut set = self.registrations();
+            for registration in &added {
+                set.remove(registration);
+            }
+        }
+        tracing::debug!(
+            registrations = registrations.len(),
+            ok = outcome.is_ok(),
+            "matchmaker registered in bulk"
+        );
+        outcome
+    }
+
+    /// Forgets `registration` (only this pair: the host's other topics stay) and removes it
+    /// from the registry.
+    async fn unregister(self: Arc<Self>, registration: Registration) -> Result<()> {
+        // Waits for an in-flight beat, whose snapshot may hold this pair (no phantom re-creation).
+        let _no_beat = self.beat_gate.write().await;
+        self.registrations().remove(&registration);
+        self.backend.backend_unregister(&registration).await?;
+        tracing::info!(topic = %registration.topic, host = %registration.host, "matchmaker unregistered");
+        Ok(())
     }
 }
 
@@ -129,33 +201,17 @@ impl<B: HeartbeatBackend> HeartbeatMatchMaker<B> {
     /// Registers `host` for `topic` carrying `metadata` (validated like keys are; see
     /// [`crate::heartbeat::metadata`]), stored once with the registration and read back by
     /// `list`. Registering the pair again replaces its metadata.
+    ///
+    /// Cancel-safe, like `register`, `register_many` and `unregister`: once validated, the
+    /// call's work runs to its end on the runtime even if this future is dropped, so a dropped
+    /// call leaves a registration that is written and heartbeated (or, if the backend failed,
+    /// rolled back: nothing), never one this process lists but the registry lacks.
     pub async fn register_with(&self, topic: &str, host: &str, metadata: Metadata) -> Result<()> {
         key::validate_pair(topic, host)?;
         validate_metadata(&metadata)?;
         let registration = Registration::with_metadata(topic, host, metadata);
-        let newly_added = self
-            .shared
-            .registrations()
-            .replace(registration.clone())
-            .is_none();
-        let backend = &self.shared.backend;
-        let mut outcome = backend.backend_register(&registration).await;
-        if outcome.is_ok() {
-            outcome = backend.ack_alive(&registration).await;
-            if outcome.is_err() && newly_added {
-                // The record exists but the call failed: remove it, or it would outlive the
-                // error on a shared lease while this process keeps heartbeating.
-                if let Err(error) = backend.backend_unregister(&registration).await {
-                    tracing::warn!(topic, host, %error, "could not roll back a failed register");
-                }
-            }
-        }
-        tracing::debug!(topic, host, ok = outcome.is_ok(), "matchmaker registered");
-        if outcome.is_err() && newly_added {
-            // The caller sees the error and owns the retry; do not keep beating for it.
-            self.shared.registrations().remove(&registration);
-        }
-        outcome
+        let shared = self.shared.clone();
+        to_completion(self.shared.backend.name(), shared.register(registration)).await
     }
 
     /// Registers every `(topic, host)` of `pairs` at once: all are validated first (one invalid
@@ -170,33 +226,12 @@ impl<B: HeartbeatBackend> HeartbeatMatchMaker<B> {
             .iter()
             .map(|(topic, host)| Registration::new(*topic, *host))
             .collect();
-        let added: Vec<Registration> = {
-            let mut set = self.shared.registrations();
-            registrations
-                .iter()
-                .filter(|registration| set.replace((*registration).clone()).is_none())
-                .cloned()
-                .collect()
-        };
-        let backend = &self.shared.backend;
-        let outcome = backend.backend_register_many(&registrations).await;
-        if outcome.is_err() {
-            for registration in &added {
-                if let Err(error) = backend.backend_unregister(registration).await {
-                    tracing::warn!(topic = %registration.topic, host = %registration.host, %error, "could not roll back a failed register");
-                }
-            }
-            let mut set = self.shared.registrations();
-            for registration in &added {
-                set.remove(registration);
-            }
-        }
-        tracing::debug!(
-            registrations = registrations.len(),
-            ok = outcome.is_ok(),
-            "matchmaker registered in bulk"
-        );
-        outcome
+        let shared = self.shared.clone();
+        to_completion(
+            self.shared.backend.name(),
+            shared.register_many(registrations),
+        )
+        .await
     }
 
     /// Stops the heartbeat and leaves every registration of this process to expire by itself,
@@ -290,16 +325,8 @@ impl<B: HeartbeatBackend> MatchMaker for HeartbeatMatchMaker<B> {
     async fn unregister(&self, topic: &str, host: &str) -> Result<()> {
         key::validate_pair(topic, host)?;
         let registration = Registration::new(topic, host);
-        // Waits for an in-flight beat, whose snapshot may hold this pair (no phantom re-creation).
-        let _no_beat = self.shared.beat_gate.write().await;
-        // Only this pair is forgotten: the host's other topics stay registered.
-        self.shared.registrations().remove(&registration);
-        self.shared
-            .backend
-            .backend_unregister(&registration)
-            .await?;
-        tracing::info!(topic, host, "matchmaker unregistered");
-        Ok(())
+        let shared = self.shared.clone();
+        to_completion(self.shared.backend.name(), shared.unregister(registration)).await
     }
 
     async fn ack_alive(&self, topic: &str, host: &str) -> Result<()> {

@@ -24,6 +24,7 @@ pub mod duration_text;
 mod exchanges;
 mod matchmaker;
 pub mod metadata;
+mod to_completion;
 
 pub use backend::{ack_each, HeartbeatBackend, HostDirectory, Registration, RegistrationInfo};
 pub use config::{HeartbeatConfig, Strategy, DEFAULT_TTL, MIN_TTL};
