@@ -1,20 +1,18 @@
-//! `ConsulBackend`: the `HeartbeatBackend` and `HostDirectory` over a Consul agent.
+//! `ConsulBackend`: the registrar, the namespace watch and the lookup caches of one process
+//! (its `HeartbeatBackend` and `HostDirectory` are in [`crate::hooks`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use matchmaker_core::{
-    HeartbeatBackend, HostDirectory, MembershipStream, Registration, RegistrationInfo, Result,
-};
+use matchmaker_core::Result;
 
 use crate::cache::{CacheContext, Members, Snapshot, TopicCache};
-use crate::client::{ConsulClient, Lane, BACKEND};
+use crate::client::{ConsulClient, Lane};
 use crate::config::ConsulConfig;
 use crate::naming;
 use crate::registry::Registrar;
-use crate::watchers::Watchers;
+use crate::watcher::Watchers;
 
 /// How long a lookup or a (un)registration waits for the cache to catch up, at most.
 const SETTLE_BOUND: Duration = Duration::from_secs(3);
@@ -40,10 +38,10 @@ pub struct CacheStatus {
 /// streams; its registrations stay until their TTL runs out (then Consul reaps them after
 /// `deregister_critical_after`).
 pub struct ConsulBackend {
-    registrar: Registrar,
-    watchers: Arc<Watchers>,
-    request_timeout: Duration,
-    heartbeat_interval: Duration,
+    pub(crate) registrar: Registrar,
+    pub(crate) watchers: Arc<Watchers>,
+    pub(crate) request_timeout: Duration,
+    pub(crate) heartbeat_interval: Duration,
 }
 
 impl ConsulBackend {
@@ -101,7 +99,7 @@ impl ConsulBackend {
         self.registrar.deregister_all().await
     }
 
-    fn topic_cache(&self, topic: &str) -> Arc<TopicCache> {
+    pub(crate) fn topic_cache(&self, topic: &str) -> Arc<TopicCache> {
         self.watchers
             .cache_for(&naming::service_name(self.namespace(), topic), topic)
     }
@@ -110,12 +108,16 @@ impl ConsulBackend {
     /// returns: wait (bounded) for the namespace watch, which wakes within milliseconds of a
     /// change and serves every concurrent caller with one query; if it does not show the change
     /// in time, one direct query feeds the cache.
-    async fn settle(&self, topic: &str, done: impl Fn(&BTreeSet<String>) -> bool) -> Result<()> {
+    pub(crate) async fn settle(
+        &self,
+        topic: &str,
+        done: impl Fn(&BTreeSet<String>) -> bool,
+    ) -> Result<()> {
         self.settle_within(SETTLE_BOUND, topic, done).await
     }
 
     /// [`Self::settle`] waiting at most `bound` for the loop.
-    async fn settle_within(
+    pub(crate) async fn settle_within(
         &self,
         bound: Duration,
         topic: &str,
@@ -141,7 +143,7 @@ impl ConsulBackend {
     /// One direct `?passing` query of the topic's service, applied to its cache once the watch
     /// has its first answer (so the change is reported as an event), over whatever the watch
     /// applied last, which it is newer than. True when `done` holds.
-    async fn query_into_cache(
+    pub(crate) async fn query_into_cache(
         &self,
         cache: &TopicCache,
         topic: &str,
@@ -179,161 +181,5 @@ impl std::fmt::Debug for ConsulBackend {
             .field("instance", &self.instance_id())
             .field("cache", &self.cache_status())
             .finish()
-    }
-}
-
-#[async_trait]
-impl HostDirectory for ConsulBackend {
-    #[tracing::instrument(level = "debug", skip(self))]
-    async fn live_hosts(&self, topic: &str) -> Result<Vec<String>> {
-        let cache = self.topic_cache(topic);
-        let snapshot = cache.loaded(self.request_timeout).await?;
-        matchmaker_core::telemetry::cache_hit(BACKEND);
-        Ok(snapshot
-            .members
-            .get(topic)
-            .map(|hosts| hosts.iter().cloned().collect())
-            .unwrap_or_default())
-    }
-}
-
-#[async_trait]
-impl HeartbeatBackend for ConsulBackend {
-    fn name(&self) -> &'static str {
-        BACKEND
-    }
-
-    #[tracing::instrument(level = "debug", skip(self), fields(topic = %registration.topic, host = %registration.host))]
-    async fn backend_register(&self, registration: &Registration) -> Result<()> {
-        self.registrar.register(registration).await
-    }
-
-    /// Registers the services with as many requests in flight as the write lane has
-    /// connections, passes the process's TTL check once, and waits (bounded) until every
-    /// topic's lookups show its new hosts.
-    async fn backend_register_many(&self, registrations: &[Registration]) -> Result<()> {
-        self.registrar.register_many(registrations).await?;
-        self.registrar.pass().await?;
-        let mut by_topic: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for registration in registrations {
-            by_topic
-                .entry(&registration.topic)
-                .or_default()
-                .push(&registration.host);
-        }
-        for (topic, hosts) in by_topic {
-            self.settle(topic, |shown| {
-                hosts.iter().all(|host| shown.contains(*host))
-            })
-            .await?;
-        }
-        Ok(())
-    }
-
-    #[tracing::instrument(level = "debug", skip(self), fields(topic = %registration.topic, host = %registration.host))]
-    async fn backend_unregister(&self, registration: &Registration) -> Result<()> {
-        self.registrar.unregister(registration).await?;
-        self.settle(&registration.topic, |hosts| {
-            !hosts.contains(&registration.host)
-        })
-        .await
-    }
-
-    /// Re-creates the pair's service if it vanished, passes the process's TTL check, and waits
-    /// (bounded) until the pair shows in this process's lookups.
-    async fn ack_alive(&self, registration: &Registration) -> Result<()> {
-        let started = Instant::now();
-        if self.registrar.ack(registration).await? {
-            self.watchers.reset_all();
-        }
-        self.settle(&registration.topic, |hosts| {
-            hosts.contains(&registration.host)
-        })
-        .await?;
-        // A slow agent may have taken a good part of the TTL: refresh once more.
-        if started.elapsed() > self.heartbeat_interval {
-            self.registrar.pass().await?;
-        }
-        Ok(())
-    }
-
-    /// `is_alive` asks the catalog (`health/service/<name>?passing`), not the cache: true when
-    /// the pair's service exists anywhere in the cluster and all its checks pass.
-    async fn is_alive(&self, topic: &str, host: &str) -> Result<bool> {
-        let name = naming::service_name(self.namespace(), topic);
-        let (entries, _) = self
-            .watchers
-            .lookups
-            .health_service(&name, true, None)
-            .await?;
-        let members = self.watchers.context.members_of(&entries);
-        Ok(members.get(topic).is_some_and(|hosts| hosts.contains(host)))
-    }
-
-    async fn expire(&self, topic: &str, host: &str) -> Result<()> {
-        self.registrar.expire(topic, host).await?;
-        self.settle(topic, |hosts| !hosts.contains(host)).await
-    }
-
-    /// Deregisters each registration (waiting, bounded, until the namespace watch shows it
-    /// gone) and then the instance service.
-    async fn drain(&self, registrations: &[Registration]) -> Result<()> {
-        for registration in registrations {
-            self.backend_unregister(registration).await?;
-        }
-        self.registrar.release_instance().await
-    }
-
-    /// Gives each registration a TTL check of its own, passing now, in place of its alias of
-    /// the instance service, then deregisters the instance service: each one turns critical
-    /// one TTL from now, and Consul reaps it `deregister_critical_after` later.
-    async fn leave_to_expire(&self, registrations: &[Registration]) -> Result<()> {
-        self.registrar.leave_to_expire(registrations).await
-    }
-
-    /// One request per beat for the whole process: pass the instance's TTL check (plus, every
-    /// few beats, one request comparing the agent's services with ours). Registrations that
-    /// vanished are re-created; when the agent forgot us (restart), everything is.
-    #[tracing::instrument(level = "debug", skip_all, fields(registrations = registrations.len()))]
-    async fn heartbeat(&self, registrations: &[Registration]) -> Result<()> {
-        match self.registrar.heartbeat().await? {
-            None => self.watchers.reset_all(),
-            Some(recreated) => {
-                // Bounded by a fraction of the interval: the next beat must not be late.
-                let bound = self.heartbeat_interval / 2;
-                for registration in recreated {
-                    self.settle_within(bound, &registration.topic, |hosts| {
-                        hosts.contains(&registration.host)
-                    })
-                    .await?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    async fn list(&self, topic: Option<&str>) -> Result<Vec<RegistrationInfo>> {
-        self.registrar.list(topic).await
-    }
-
-    /// Joins and leaves seen by the namespace watch. `Some(topic)` adds that topic's cache;
-    /// `None` adds a cache for every topic of the namespace, now and as they appear.
-    fn subscribe(&self, topic: Option<&str>) -> Result<MembershipStream> {
-        let receiver = self.watchers.context.events.subscribe();
-        match topic {
-            Some(topic) => {
-                self.topic_cache(topic);
-            }
-            None => self.watchers.watch_catalog(),
-        }
-        let source = crate::subscription::MetadataSource {
-            client: self.watchers.lookups.clone(),
-            namespace: self.watchers.context.namespace.clone(),
-        };
-        Ok(crate::subscription::stream(
-            receiver,
-            topic.map(str::to_owned),
-            source,
-        ))
     }
 }

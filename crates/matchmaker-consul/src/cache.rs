@@ -1,5 +1,5 @@
 //! The lookup cache: one entry per service name, fed by the namespace watch
-//! ([`crate::watchers`]), holding snapshots and broadcasting their changes as events.
+//! ([`crate::watcher`]), holding snapshots and broadcasting their changes as events.
 //!
 //! An entry keeps its last known hosts when the watch fails (stale-on-error) and records since
 //! when they are stale.

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 
 use crate::config::{ConsulConfig, Scheme};
-use crate::connection_errors;
+use crate::errors;
 use crate::wire::{AgentSelf, HealthCheck, ServiceEntry, ServiceRegistration};
 
 pub(crate) const BACKEND: &str = "consul";
@@ -343,7 +343,7 @@ impl ConsulClient {
             .map_err(|_| Error::unavailable(BACKEND, "the consul client was closed"))?;
         let retry = request.try_clone();
         let outcome = match (self.exchange(request).await, retry) {
-            (Err(error), Some(retry)) if connection_errors::is_closed_connection(&error) => {
+            (Err(error), Some(retry)) if errors::is_closed_connection(&error) => {
                 tracing::debug!(lane = self.lane.name, %error, "consul closed a pooled connection; retrying once");
                 self.exchange(retry).await
             }
@@ -353,7 +353,7 @@ impl ConsulClient {
             Ok(answer) => answer,
             Err(error) => {
                 self.connected.store(false, Ordering::Relaxed);
-                connection_errors::warn_if_refused_by_agent(&error, self.lane.name);
+                errors::warn_if_refused_by_agent(&error, self.lane.name);
                 // The one-line cause; reqwest's error stays reachable as its source.
                 let cause = matchmaker_core::Cause::new(one_line(&error), error);
                 return Err(Error::unavailable(BACKEND, cause));

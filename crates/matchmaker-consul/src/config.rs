@@ -126,7 +126,7 @@ impl ConsulConfig {
     /// `deregister_after`, `wait`, `tls`. The path is the namespace (default `matchmaker`).
     /// Unknown parameters are an [`Error::InvalidConfig`], as are bad values.
     pub fn from_url(text: &str) -> Result<Self> {
-        crate::url_config::parse(text)
+        crate::url::parse(text)
     }
 
     /// The base URL of the agent's HTTP API, e.g. `http://127.0.0.1:8500`.

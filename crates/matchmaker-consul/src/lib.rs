@@ -87,21 +87,22 @@ mod backend;
 mod cache;
 mod client;
 mod config;
-mod connection_errors;
+mod errors;
+mod hooks;
 mod namespace_view;
 pub mod naming;
 mod registry;
 mod subscription;
-mod url_config;
-mod watchers;
+mod url;
+mod watcher;
 mod wire;
 
+pub use crate::url::URL_SCHEMES;
 pub use backend::{CacheStatus, ConsulBackend};
 pub use client::MAX_AGENT_CONNECTIONS;
 pub use config::{
     ConsulConfig, Scheme, TlsConfig, MAX_BLOCKING_WAIT, MIN_DEREGISTER_CRITICAL_AFTER, TOKEN_ENV,
 };
-pub use url_config::URL_SCHEMES;
 
 use matchmaker_core::{HeartbeatMatchMaker, Result};
 

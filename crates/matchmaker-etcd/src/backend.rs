@@ -11,9 +11,9 @@ use crate::cache::{CacheStatus, CachedEntry, RegistrationCache};
 use crate::config::EtcdConfig;
 use crate::connection::connect_client;
 use crate::errors::BACKEND;
-use crate::keys::KeySpace;
 use crate::lease::LeaseKeeper;
 use crate::listing::list_prefix;
+use crate::naming::KeySpace;
 use crate::watcher::PrefixWatcher;
 
 /// The etcd registry behind an [`crate::EtcdMatchMaker`]: implements the core's

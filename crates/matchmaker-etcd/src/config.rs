@@ -8,7 +8,7 @@ use std::time::Duration;
 use matchmaker_core::{Error, HeartbeatConfig, Result};
 use serde::Deserialize;
 
-use crate::keys::validate_prefix;
+use crate::naming::validate_prefix;
 
 /// The shortest lease TTL accepted: etcd (default flags) raises shorter leases to this anyway.
 pub const MIN_ETCD_TTL: Duration = Duration::from_secs(2);

@@ -17,7 +17,7 @@
 //!
 //! # How it uses etcd
 //! - **Keys**: `<prefix><enc(topic)>/<enc(host)>` where `enc` percent-encodes every byte
-//!   outside `[A-Za-z0-9._~-]` (see [`keys`]). A topic or host can never escape the prefix or
+//!   outside `[A-Za-z0-9._~-]` (see [`naming`]). A topic or host can never escape the prefix or
 //!   collide with another pair: `/`, `%`, spaces, control characters and non-ASCII are all
 //!   encoded, and `%2F` becomes `%252F`. The value is small JSON:
 //!   `{"topic", "host", "instance", "registered_at_ms", "metadata"?}`.
@@ -74,14 +74,14 @@ mod config;
 mod connection;
 mod errors;
 mod hooks;
-pub mod keys;
 mod lease;
 mod listing;
 mod members;
-mod record;
+pub mod naming;
 mod retry;
 mod url;
 mod watcher;
+mod wire;
 mod writes;
 
 pub use backend::EtcdBackend;

@@ -7,8 +7,8 @@ use matchmaker_core::Result;
 
 use crate::cache::CachedEntry;
 use crate::errors::{from_client, BACKEND};
-use crate::keys::{foreign_key, KeySpace};
-use crate::record::RegistrationRecord;
+use crate::naming::{foreign_key, KeySpace};
+use crate::wire::RegistrationRecord;
 
 /// Keys per page: about 200 KB of registrations, far below the 4 MiB limit.
 pub(crate) const PAGE_SIZE: i64 = 1000;

@@ -15,8 +15,8 @@ use tokio::sync::Notify;
 
 use crate::cache::RegistrationCache;
 use crate::errors::BACKEND;
-use crate::keys::KeySpace;
 use crate::listing::{decode, list_prefix};
+use crate::naming::KeySpace;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::PrefixWatcher;
 use crate::cache::RegistrationCache;
-use crate::keys::KeySpace;
+use crate::naming::KeySpace;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_from_a_compacted_revision_re_lists_the_prefix_and_resumes() {

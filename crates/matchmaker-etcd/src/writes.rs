@@ -9,8 +9,8 @@ use crate::backend::EtcdBackend;
 use crate::cache::CachedEntry;
 use crate::errors::{from_client, is_lease_not_found, BACKEND};
 use crate::lease::KeepAlive;
-use crate::record::RegistrationRecord;
 use crate::retry;
+use crate::wire::RegistrationRecord;
 
 /// etcd's default `--max-txn-ops`: a bigger transaction is rejected.
 pub(crate) const MAX_TXN_OPS: usize = 128;

@@ -46,7 +46,7 @@ async fn a_new_instance_starts_on_100k_registrations_and_sees_them_all() {
             chunk
                 .iter()
                 .map(|(topic, host)| {
-                    let key = matchmaker_etcd::keys::registration_key(&prefix, topic, host);
+                    let key = matchmaker_etcd::naming::registration_key(&prefix, topic, host);
                     etcd_client::TxnOp::put(key, record(topic, host), None)
                 })
                 .collect()

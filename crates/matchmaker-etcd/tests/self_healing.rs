@@ -58,7 +58,7 @@ async fn key_deleted_from_outside_is_healed_by_the_next_heartbeat() {
     let a = connect(&endpoints, &prefix).await;
     a.register("network", "host-a").await.unwrap();
     a.register("network", "host-b").await.unwrap();
-    let key = matchmaker_etcd::keys::registration_key(&prefix, "network", "host-a");
+    let key = matchmaker_etcd::naming::registration_key(&prefix, "network", "host-a");
 
     raw.clone().delete(key.clone(), None).await.unwrap();
     let noticed = eventually(Duration::from_secs(2), || async {
@@ -91,7 +91,7 @@ async fn steady_state_heartbeat_writes_nothing() {
     let raw = raw_client(&endpoints).await;
     let a = connect(&endpoints, &prefix).await;
     a.register("steady", "host-a").await.unwrap();
-    let key = matchmaker_etcd::keys::registration_key(&prefix, "steady", "host-a");
+    let key = matchmaker_etcd::naming::registration_key(&prefix, "steady", "host-a");
     let before = raw.clone().get(key.clone(), None).await.unwrap().kvs()[0].mod_revision();
 
     for _ in 0..3 {

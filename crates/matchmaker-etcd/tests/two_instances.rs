@@ -133,7 +133,7 @@ async fn list_shows_the_instance_the_time_left_and_the_metadata() {
     assert!(ttl_left <= TTL, "{ttl_left:?}");
 
     let raw = support::raw_client(&endpoints).await;
-    let key = matchmaker_etcd::keys::registration_key(&prefix, "compute", "host-a");
+    let key = matchmaker_etcd::naming::registration_key(&prefix, "compute", "host-a");
     let value = raw.clone().get(key, None).await.unwrap();
     let json: serde_json::Value = serde_json::from_slice(value.kvs()[0].value()).unwrap();
     assert_eq!(json["metadata"]["zone"], "eu-1");

@@ -423,7 +423,7 @@ fn check_etcd_key(
     host: &str,
     other: Option<(&str, &str)>,
 ) -> Result<(), TestCaseError> {
-    use matchmaker_etcd::keys::{decode_segment, registration_key, validate_prefix};
+    use matchmaker_etcd::naming::{decode_segment, registration_key, validate_prefix};
     for prefix in ["/matchmaker/", "/mm/fuzz/", "/é %2F/x/"] {
         assert!(validate_prefix(prefix).is_ok());
         let key = registration_key(prefix, topic, host);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use etcd_client::{Client, GetOptions};
 use matchmaker_core::MatchMaker;
-use matchmaker_etcd::keys::registration_key;
+use matchmaker_etcd::naming::registration_key;
 
 use crate::report::{interleaved, BenchResult, Comparison};
 

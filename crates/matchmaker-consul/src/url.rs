@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ::url::Url;
 use matchmaker_core::heartbeat::duration_text;
 use matchmaker_core::{Error, Result, Strategy};
-use url::Url;
 
 use crate::config::{ConsulConfig, Scheme, TlsConfig};
 

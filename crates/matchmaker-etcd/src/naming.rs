@@ -16,7 +16,7 @@ fn is_unreserved(byte: u8) -> bool {
 /// Percent-encodes every byte of `text` outside `[A-Za-z0-9._~-]`.
 ///
 /// ```
-/// use matchmaker_etcd::keys::encode_segment;
+/// use matchmaker_etcd::naming::encode_segment;
 /// assert_eq!(encode_segment("a/b c"), "a%2Fb%20c");
 /// assert_eq!(encode_segment("%2F"), "%252F");
 /// ```
@@ -69,7 +69,7 @@ pub fn decode_segment(encoded: &str) -> Option<String> {
 /// The full etcd key of `(topic, host)` under `prefix`.
 ///
 /// ```
-/// use matchmaker_etcd::keys::registration_key;
+/// use matchmaker_etcd::naming::registration_key;
 /// assert_eq!(registration_key("/mm/", "a/b", "h1"), "/mm/a%2Fb/h1");
 /// ```
 pub fn registration_key(prefix: &str, topic: &str, host: &str) -> String {
