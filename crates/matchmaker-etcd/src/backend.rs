@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use etcd_client::Client;
 use matchmaker_core::{Registration, Result};
-use tokio::sync::Mutex;
+use tokio::sync::RwLock;
 use tokio::task::JoinHandle;
 
 use crate::cache::{CacheStatus, CachedEntry, RegistrationCache};
@@ -40,9 +40,15 @@ pub struct EtcdBackend {
     pub(crate) lease: LeaseKeeper,
     pub(crate) instance: String,
     pub(crate) metadata: BTreeMap<String, String>,
-    /// This process's registrations; the lock also serializes writes with re-registration,
-    /// so an unregister can never race a re-put into a phantom key.
-    pub(crate) owned: Mutex<BTreeSet<Registration>>,
+    /// This process's registrations: what must exist in etcd. Locked only for the moment of
+    /// reading or changing it, never across a request.
+    pub(crate) owned: std::sync::Mutex<BTreeSet<Registration>>,
+    /// Registers hold it shared, so they run side by side; what deletes keys or re-puts keys
+    /// of other calls (unregister, lease recovery, healing, retried deletes, drain) holds it
+    /// exclusively, so an unregister can never race a re-put into a phantom key.
+    pub(crate) write_gate: RwLock<()>,
+    /// Single puts of concurrent registers, written together (see `coalescer`).
+    pub(crate) put_queue: crate::coalescer::PutQueue,
     /// Unregistered pairs whose delete failed (etcd unreachable): retried by each heartbeat,
     /// so a key can never linger on a lease that is still kept alive.
     pub(crate) pending_deletes: std::sync::Mutex<BTreeSet<Registration>>,
@@ -98,7 +104,9 @@ impl EtcdBackend {
             lease,
             instance,
             metadata: config.metadata.clone(),
-            owned: Mutex::new(BTreeSet::new()),
+            owned: std::sync::Mutex::new(BTreeSet::new()),
+            write_gate: RwLock::new(()),
+            put_queue: Default::default(),
             pending_deletes: std::sync::Mutex::new(BTreeSet::new()),
             request_timeout: config.request_timeout,
             watcher,

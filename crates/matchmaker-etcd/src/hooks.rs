@@ -37,16 +37,19 @@ impl HeartbeatBackend for EtcdBackend {
             host = %registration.host
         );
         async {
-            let mut owned = self.owned.lock().await;
-            let newly_added = owned.replace(registration.clone()).is_none();
+            // Shared: registers of other pairs run at the same time.
+            let shared = self.write_gate.read().await;
+            let newly_added = self.owned().replace(registration.clone()).is_none();
             self.pending_deletes().remove(registration);
-            let outcome = match self.put_all(&[registration]).await {
+            let put = self.put_coalesced(registration).await;
+            drop(shared);
+            let outcome = match put {
                 Ok(()) => Ok(()),
-                Err(WriteError::LeaseNotFound(lost)) => self.recover_lease(&owned, lost).await,
+                Err(WriteError::LeaseNotFound(lost)) => self.recover_lease_exclusively(lost).await,
                 Err(WriteError::Other(error)) => Err(error),
             };
             if outcome.is_err() && newly_added {
-                owned.remove(registration);
+                self.owned().remove(registration);
             }
             tracing::debug!(ok = outcome.is_ok(), "registered in etcd");
             outcome
@@ -58,12 +61,15 @@ impl HeartbeatBackend for EtcdBackend {
     /// Puts every key with this process's lease in transactions of at most 128 operations,
     /// then sends ONE keep-alive, so each stays alive for a full TTL.
     async fn backend_register_many(&self, registrations: &[Registration]) -> Result<()> {
-        let mut owned = self.owned.lock().await;
-        let added: Vec<Registration> = registrations
-            .iter()
-            .filter(|registration| owned.replace((*registration).clone()).is_none())
-            .cloned()
-            .collect();
+        let shared = self.write_gate.read().await;
+        let added: Vec<Registration> = {
+            let mut owned = self.owned();
+            registrations
+                .iter()
+                .filter(|registration| owned.replace((*registration).clone()).is_none())
+                .cloned()
+                .collect()
+        };
         {
             let mut pending = self.pending_deletes();
             for registration in registrations {
@@ -71,18 +77,19 @@ impl HeartbeatBackend for EtcdBackend {
             }
         }
         let all: Vec<&Registration> = registrations.iter().collect();
-        let mut outcome = match self.put_all(&all).await {
+        let put = self.put_all(&all).await;
+        // Recovery and the keep-alive may need the gate exclusively.
+        drop(shared);
+        let mut outcome = match put {
             Ok(()) => Ok(()),
-            Err(WriteError::LeaseNotFound(lost)) => self.recover_lease(&owned, lost).await,
+            Err(WriteError::LeaseNotFound(lost)) => self.recover_lease_exclusively(lost).await,
             Err(WriteError::Other(error)) => Err(error),
         };
-        // The keep-alive may need the lock itself (to re-put everything after a lost lease).
-        drop(owned);
         if outcome.is_ok() {
             outcome = self.keep_lease_alive().await;
         }
         if outcome.is_err() {
-            let mut owned = self.owned.lock().await;
+            let mut owned = self.owned();
             for registration in &added {
                 owned.remove(registration);
             }
@@ -98,8 +105,8 @@ impl HeartbeatBackend for EtcdBackend {
     /// Deletes the key (whoever wrote it) and stops re-creating it. If etcd cannot be
     /// reached the error is returned and every heartbeat retries the delete until it succeeds.
     async fn backend_unregister(&self, registration: &Registration) -> Result<()> {
-        let mut owned = self.owned.lock().await;
-        owned.remove(registration);
+        let _exclusive = self.write_gate.write().await;
+        self.owned().remove(registration);
         let outcome = self.delete(&registration.topic, &registration.host).await;
         if outcome.is_err() {
             self.pending_deletes().insert(registration.clone());
@@ -107,10 +114,21 @@ impl HeartbeatBackend for EtcdBackend {
         outcome
     }
 
-    /// One keep-alive, then "create the key if it does not exist" in one transaction.
+    /// One keep-alive (shared with concurrent callers: a keep-alive sent after this call
+    /// began serves it), then, unless the cache holds the key on the current lease (right
+    /// after `register`'s put it does, so a register is two round trips), "create the key if
+    /// it does not exist" in one transaction. A key deleted from outside whose delete the watch
+    /// has not delivered yet is re-created by the next heartbeat instead.
     async fn ack_alive(&self, registration: &Registration) -> Result<()> {
         self.keep_lease_alive().await?;
-        match self.put_if_missing(registration).await {
+        if self.holds_on_current_lease(registration) {
+            return Ok(());
+        }
+        let created = {
+            let _shared = self.write_gate.read().await;
+            self.put_if_missing(registration).await
+        };
+        match created {
             Ok(created) => {
                 if created {
                     telemetry::reregistered(BACKEND, 1);
@@ -124,9 +142,7 @@ impl HeartbeatBackend for EtcdBackend {
                 Ok(())
             }
             Err(WriteError::LeaseNotFound(lost)) => {
-                let owned = self.owned.lock().await;
-                self.recover_lease(&owned, lost).await?;
-                drop(owned);
+                self.recover_lease_exclusively(lost).await?;
                 self.put_if_missing(registration)
                     .await
                     .map(drop)
@@ -156,7 +172,7 @@ impl HeartbeatBackend for EtcdBackend {
     /// `registrations` still listed (a key put on an older lease), and waits until the
     /// watch-fed cache, which every instance's cache follows, shows them gone.
     async fn drain(&self, registrations: &[Registration]) -> Result<()> {
-        let mut owned = self.owned.lock().await;
+        let _exclusive = self.write_gate.write().await;
         self.lease.revoke_and_forget().await?;
         let still_listed = |backend: &EtcdBackend| -> Vec<Registration> {
             registrations
@@ -173,8 +189,11 @@ impl HeartbeatBackend for EtcdBackend {
         for registration in still_listed(self) {
             self.delete(&registration.topic, &registration.host).await?;
         }
-        for registration in registrations {
-            owned.remove(registration);
+        {
+            let mut owned = self.owned();
+            for registration in registrations {
+                owned.remove(registration);
+            }
         }
         self.pending_deletes().clear();
         tracing::info!(
@@ -188,7 +207,7 @@ impl HeartbeatBackend for EtcdBackend {
     /// The records expire with the lease, at most one TTL after its last keep-alive; this
     /// process only stops owning them, so nothing re-creates them.
     async fn leave_to_expire(&self, registrations: &[Registration]) -> Result<()> {
-        let mut owned = self.owned.lock().await;
+        let mut owned = self.owned();
         for registration in registrations {
             owned.remove(registration);
         }
@@ -256,6 +275,16 @@ impl HeartbeatBackend for EtcdBackend {
 }
 
 impl EtcdBackend {
+    /// True when the cache holds `registration`'s key on the current lease.
+    fn holds_on_current_lease(&self, registration: &Registration) -> bool {
+        let lease = self.lease.id();
+        lease != 0
+            && self
+                .cache
+                .entry(&registration.topic, &registration.host)
+                .is_some_and(|entry| entry.lease == lease)
+    }
+
     pub(crate) async fn delete(&self, topic: &str, host: &str) -> Result<()> {
         let key = self.keys.key(topic, host);
         let response = crate::retry::idempotent(self.request_timeout, || {

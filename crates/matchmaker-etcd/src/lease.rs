@@ -26,6 +26,9 @@ struct Stream {
 struct State {
     /// The lease id; 0 until the first write needs one (etcd never grants id 0).
     id: i64,
+    /// When the last keep-alive that found the lease alive was sent: it serves every caller
+    /// that asked before that moment.
+    last_alive_sent: Option<tokio::time::Instant>,
     /// The keep-alive stream; `None` until first used and after it broke.
     stream: Option<Stream>,
 }
@@ -52,6 +55,7 @@ impl LeaseKeeper {
             timeout,
             state: Mutex::new(State {
                 id: 0,
+                last_alive_sent: None,
                 stream: None,
             }),
             current: AtomicI64::new(0),
@@ -82,13 +86,33 @@ impl LeaseKeeper {
     /// Cancellation: dropping the future mid-way drops the stream too (it is re-opened by the
     /// next call), so no stale answer is ever read.
     pub(crate) async fn keep_alive(&self) -> Result<KeepAlive> {
+        let asked = tokio::time::Instant::now();
         let mut state = self.state.lock().await;
         let id = state.id;
         if id == 0 {
             // No lease yet means no key of ours to keep alive.
             return Ok(KeepAlive::Alive);
         }
+        // Concurrent callers share one keep-alive: one sent after this call began restarted
+        // the lease's countdown after everything this caller wrote before asking.
+        if state.last_alive_sent.is_some_and(|sent| sent >= asked) {
+            return Ok(KeepAlive::Alive);
+        }
         let started = tokio::time::Instant::now();
+        let alive = self.send_keep_alive(&mut state, id, started).await;
+        if matches!(alive, Ok(KeepAlive::Alive)) {
+            state.last_alive_sent = Some(started);
+        }
+        alive
+    }
+
+    /// One keep-alive exchange over the stream (re-opened once if it broke).
+    async fn send_keep_alive(
+        &self,
+        state: &mut State,
+        id: i64,
+        started: tokio::time::Instant,
+    ) -> Result<KeepAlive> {
         if let Some(mut stream) = state.stream.take() {
             let exchange = async {
                 stream.sender.keep_alive().await?;
@@ -134,6 +158,7 @@ impl LeaseKeeper {
         let id = grant(&self.client, self.ttl_seconds).await?;
         state.id = id;
         state.stream = None;
+        state.last_alive_sent = None;
         self.current.store(id, Ordering::Release);
         Ok(Some(id))
     }
@@ -152,6 +177,7 @@ impl LeaseKeeper {
         }
         state.id = 0;
         state.stream = None;
+        state.last_alive_sent = None;
         self.current.store(0, Ordering::Release);
         Ok(())
     }

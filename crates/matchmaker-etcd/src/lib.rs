@@ -70,6 +70,7 @@
 
 mod backend;
 mod cache;
+mod coalescer;
 mod config;
 mod connection;
 mod errors;

@@ -121,21 +121,21 @@ impl EtcdBackend {
     pub(crate) async fn keep_lease_alive(&self) -> Result<()> {
         match self.lease.keep_alive().await? {
             KeepAlive::Alive => Ok(()),
-            KeepAlive::Lost(lost) => {
-                let owned = self.owned.lock().await;
-                self.recover_lease(&owned, lost).await
-            }
+            KeepAlive::Lost(lost) => self.recover_lease_exclusively(lost).await,
         }
+    }
+
+    /// [`EtcdBackend::recover_lease`] under the exclusive write gate.
+    pub(crate) async fn recover_lease_exclusively(&self, lost: i64) -> Result<()> {
+        let _exclusive = self.write_gate.write().await;
+        self.recover_lease(lost).await
     }
 
     /// Grants a new lease for the lost one and re-puts every registration of `owned`.
     ///
-    /// Callers hold the `owned` lock, so recovery never races a register or unregister.
-    pub(crate) async fn recover_lease(
-        &self,
-        owned: &BTreeSet<Registration>,
-        lost: i64,
-    ) -> Result<()> {
+    /// Callers hold the write gate exclusively, so recovery never races a register or
+    /// unregister.
+    pub(crate) async fn recover_lease(&self, lost: i64) -> Result<()> {
         let Some(lease) = self.lease.replace(lost).await? else {
             // Another caller already replaced it and re-put everything.
             return Ok(());
@@ -144,9 +144,10 @@ impl EtcdBackend {
             backend = BACKEND,
             lost_lease = lost,
             new_lease = lease,
-            registrations = owned.len(),
+            registrations = self.owned().len(),
             "etcd lease lost (expired, revoked, or etcd lost its data): re-registering"
         );
+        let owned = self.owned_snapshot();
         let all: Vec<&Registration> = owned.iter().collect();
         match self.put_all(&all).await {
             Ok(()) => {
@@ -168,7 +169,8 @@ impl EtcdBackend {
             // A stale cache cannot tell what is missing; the re-list after reconnecting will.
             return Ok(());
         }
-        let owned = self.owned.lock().await;
+        let _exclusive = self.write_gate.write().await;
+        let owned = self.owned_snapshot();
         let lease = self.lease.id();
         let missing: Vec<&Registration> = owned
             .iter()
@@ -195,7 +197,7 @@ impl EtcdBackend {
                 telemetry::reregistered(BACKEND, missing.len() as u64);
                 Ok(())
             }
-            Err(WriteError::LeaseNotFound(lost)) => self.recover_lease(&owned, lost).await,
+            Err(WriteError::LeaseNotFound(lost)) => self.recover_lease(lost).await,
             Err(WriteError::Other(error)) => Err(error),
         }
     }
@@ -210,6 +212,18 @@ fn classify(error: etcd_client::Error, lease: i64) -> WriteError {
 }
 
 impl EtcdBackend {
+    /// This process's registrations, locked for the moment of a read or a change.
+    pub(crate) fn owned(&self) -> std::sync::MutexGuard<'_, BTreeSet<Registration>> {
+        self.owned
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A copy of this process's registrations, to write without holding the lock.
+    pub(crate) fn owned_snapshot(&self) -> Vec<Registration> {
+        self.owned().iter().cloned().collect()
+    }
+
     pub(crate) fn pending_deletes(&self) -> std::sync::MutexGuard<'_, BTreeSet<Registration>> {
         self.pending_deletes
             .lock()
@@ -218,10 +232,10 @@ impl EtcdBackend {
 
     /// Deletes keys whose unregister failed earlier; stops at the first failure.
     pub(crate) async fn retry_pending_deletes(&self) -> Result<()> {
-        let owned = self.owned.lock().await;
+        let _exclusive = self.write_gate.write().await;
         let pending: Vec<Registration> = self.pending_deletes().iter().cloned().collect();
         for registration in pending {
-            if !owned.contains(&registration) {
+            if !self.owned().contains(&registration) {
                 self.delete(&registration.topic, &registration.host).await?;
                 tracing::info!(
                     backend = BACKEND,

@@ -52,8 +52,8 @@ async fn run(endpoints: &[String]) -> BenchResult<Vec<report::Comparison>> {
         lookup::compare(endpoints, raw.clone()).await?,
         heartbeat::compare(endpoints, raw.clone()).await?,
     );
-    let [register, reregister] = register::compare(endpoints, raw).await?;
-    Ok(vec![lookup, heartbeat, register, reregister])
+    let [register, concurrent, reregister] = register::compare(endpoints, raw).await?;
+    Ok(vec![lookup, heartbeat, register, concurrent, reregister])
 }
 
 /// A matchmaker under `prefix` with a TTL no run outlasts (heartbeats are sent by hand).

@@ -1,5 +1,6 @@
-//! Registering 1000 pairs: one `register()` at a time, and all of them at once when a lost lease
-//! forces re-registration (transactions of at most 128 puts), against one raw put per pair.
+//! Registering 1000 pairs: one `register()` at a time, 1000 `register()` calls at once, and all
+//! of them at once when a lost lease forces re-registration (transactions of at most 128 puts),
+//! against one raw put per pair and against the same pairs in raw transactions of 128.
 
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,7 @@ const REREGISTER_ROUNDS: usize = 5;
 const PREFIX: &str = "/bench-register/";
 const RAW_PREFIX: &str = "/bench-raw-register/";
 
-pub async fn compare(endpoints: &[String], mut raw: Client) -> BenchResult<[Comparison; 2]> {
+pub async fn compare(endpoints: &[String], mut raw: Client) -> BenchResult<[Comparison; 3]> {
     let matchmaker = crate::connect(endpoints, PREFIX).await?;
     let pairs: Vec<(String, String)> = (0..REGISTRATIONS)
         .map(|index| crate::pair("register", index, TOPICS))
@@ -61,6 +62,7 @@ pub async fn compare(endpoints: &[String], mut raw: Client) -> BenchResult<[Comp
         expect_hosts(&matchmaker, REGISTRATIONS / TOPICS).await?;
     }
     matchmaker.backend().revoke_lease().await?;
+    let concurrent = concurrent_registers(endpoints, &mut raw).await?;
     let reregistration = Comparison {
         operation: format!("re-register all {REGISTRATIONS} after a lost lease (bulk txns)"),
         baseline: format!("{REGISTRATIONS} sequential raw puts"),
@@ -68,7 +70,59 @@ pub async fn compare(endpoints: &[String], mut raw: Client) -> BenchResult<[Comp
         measured: Samples::new(bulk),
         reference: Samples::new(sequential),
     };
-    Ok([one_by_one, reregistration])
+    Ok([one_by_one, concurrent, reregistration])
+}
+
+/// Rounds of 1000 concurrent `register()` calls, each round on new pairs, against the same
+/// number of pairs put in raw transactions of 128 (the best batching etcd allows).
+async fn concurrent_registers(endpoints: &[String], raw: &mut Client) -> BenchResult<Comparison> {
+    let matchmaker = crate::connect(endpoints, "/bench-concurrent-register/").await?;
+    let (mut measured, mut reference) = (Vec::new(), Vec::new());
+    for round in 0..REREGISTER_ROUNDS {
+        let tag = format!("concurrent-{round}");
+        let pairs: Vec<(String, String)> = (0..REGISTRATIONS)
+            .map(|index| crate::pair(&tag, index, TOPICS))
+            .collect();
+        measured.push(
+            timed(async {
+                let calls = pairs
+                    .iter()
+                    .map(|(topic, host)| matchmaker.register(topic, host));
+                for outcome in futures_util::future::join_all(calls).await {
+                    outcome?;
+                }
+                Ok(())
+            })
+            .await?,
+        );
+        reference.push(timed(raw_transactions(raw, &pairs)).await?);
+    }
+    matchmaker.backend().revoke_lease().await?;
+    Ok(Comparison {
+        operation: format!("{REGISTRATIONS} concurrent register() calls (join_all)"),
+        baseline: format!("the same {REGISTRATIONS} pairs in raw txns of 128 puts"),
+        short: format!("registering {REGISTRATIONS} pairs at once"),
+        measured: Samples::new(measured),
+        reference: Samples::new(reference),
+    })
+}
+
+/// The pairs put under the raw prefix in transactions of 128.
+async fn raw_transactions(raw: &mut Client, pairs: &[(String, String)]) -> BenchResult<()> {
+    for chunk in pairs.chunks(128) {
+        let operations: Vec<etcd_client::TxnOp> = chunk
+            .iter()
+            .map(|(topic, host)| {
+                let key = format!("{RAW_PREFIX}{topic}/{host}");
+                let value =
+                    format!(r#"{{"topic":"{topic}","host":"{host}","instance":"4242-0badf00d"}}"#);
+                etcd_client::TxnOp::put(key, value, None)
+            })
+            .collect();
+        raw.txn(etcd_client::Txn::new().and_then(operations))
+            .await?;
+    }
+    Ok(())
 }
 
 /// What one registration would be without the matchmaker: one put of a similar JSON value.
