@@ -25,7 +25,8 @@ pub(crate) struct Snapshot {
     pub loaded: bool,
     /// `X-Consul-Index` of the answer applied last.
     pub index: u64,
-    pub members: Members,
+    /// Shared: a lookup clones the `Arc`, not the hosts.
+    pub members: Arc<Members>,
     /// Since when the loop fails to refresh (the members are the last known ones).
     pub stale_since: Option<Instant>,
     /// The last failure, kept for a first lookup that cannot be answered.
@@ -105,7 +106,7 @@ impl CacheContext {
         cache.state.send_replace(Snapshot {
             loaded: true,
             index,
-            members,
+            members: Arc::new(members),
             stale_since: None,
             last_error: None,
         });

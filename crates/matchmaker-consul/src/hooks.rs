@@ -8,6 +8,8 @@ use matchmaker_core::{
     HeartbeatBackend, HostDirectory, MembershipStream, Registration, RegistrationInfo, Result,
 };
 
+use matchmaker_core::heartbeat::Choose;
+
 use crate::backend::ConsulBackend;
 use crate::client::BACKEND;
 use crate::naming;
@@ -24,6 +26,22 @@ impl HostDirectory for ConsulBackend {
             .get(topic)
             .map(|hosts| hosts.iter().cloned().collect())
             .unwrap_or_default())
+    }
+
+    /// The chosen host alone, read from the shared snapshot: no copy of the others.
+    async fn live_host(&self, topic: &str, choose: &Choose<'_>) -> Result<Option<String>> {
+        let cache = self.topic_cache(topic);
+        let snapshot = cache.loaded(self.request_timeout).await?;
+        matchmaker_core::telemetry::cache_hit(BACKEND);
+        let Some(hosts) = snapshot
+            .members
+            .get(topic)
+            .filter(|hosts| !hosts.is_empty())
+        else {
+            return Ok(None);
+        };
+        let index = choose(hosts.len()).min(hosts.len() - 1);
+        Ok(hosts.iter().nth(index).cloned())
     }
 }
 

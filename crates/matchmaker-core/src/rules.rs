@@ -18,7 +18,9 @@ struct Rule {
 /// rule gives an empty list.
 #[derive(Default)]
 pub struct Rules {
-    rules: RwLock<Vec<Rule>>,
+    /// Swapped whole on `add` (rare), shared by every lookup (often): a lookup clones one
+    /// `Arc`, not the list.
+    rules: RwLock<Arc<[Rule]>>,
 }
 
 impl Rules {
@@ -29,14 +31,17 @@ impl Rules {
 
     /// Appends a rule.
     pub fn add(&self, binding: Arc<dyn Binding>, exchange: Arc<dyn Exchange>, last: bool) {
-        self.rules
+        let mut rules = self
+            .rules
             .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(Rule {
-                binding,
-                exchange,
-                last,
-            });
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut grown = rules.to_vec();
+        grown.push(Rule {
+            binding,
+            exchange,
+            last,
+        });
+        *rules = grown.into();
     }
 
     /// How many rules there are.
@@ -63,7 +68,7 @@ impl Rules {
         Ok(routes)
     }
 
-    fn snapshot(&self) -> Vec<Rule> {
+    fn snapshot(&self) -> Arc<[Rule]> {
         self.rules
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

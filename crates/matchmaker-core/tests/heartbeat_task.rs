@@ -43,6 +43,16 @@ impl HostDirectory for Recorder {
     async fn live_hosts(&self, _topic: &str) -> Result<Vec<String>> {
         Ok(Vec::new())
     }
+    async fn live_host(
+        &self,
+        topic: &str,
+        choose: &matchmaker_core::heartbeat::Choose<'_>,
+    ) -> Result<Option<String>> {
+        Ok(matchmaker_core::heartbeat::chosen_host(
+            self.live_hosts(topic).await?,
+            choose,
+        ))
+    }
 }
 
 #[async_trait]

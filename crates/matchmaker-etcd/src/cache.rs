@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use futures_util::stream::{self, StreamExt};
+use matchmaker_core::heartbeat::Choose;
 use matchmaker_core::{MembershipEvent, MembershipStream};
 use tokio::sync::{mpsc, watch};
 
@@ -92,6 +93,29 @@ impl RegistrationCache {
             .get(topic)
             .map(|hosts| hosts.keys().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// True if the key of `(topic, host)` needs writing again by `instance`, whose lease is
+    /// now `lease`: it is not cached, or it is ours on an older lease that is going away.
+    /// Reads under the lock, copying nothing (a heartbeat asks it of every registration).
+    pub(crate) fn needs_put(&self, topic: &str, host: &str, lease: i64, instance: &str) -> bool {
+        match self
+            .state()
+            .topics
+            .get(topic)
+            .and_then(|hosts| hosts.get(host))
+        {
+            None => true,
+            Some(entry) => entry.lease != lease && entry.instance.as_deref() == Some(instance),
+        }
+    }
+
+    /// The host of `topic` at `choose(count)` in sorted order, copying only that one.
+    pub(crate) fn host_at(&self, topic: &str, choose: &Choose<'_>) -> Option<String> {
+        let state = self.state();
+        let hosts = state.topics.get(topic).filter(|hosts| !hosts.is_empty())?;
+        let index = choose(hosts.len()).min(hosts.len() - 1);
+        hosts.keys().nth(index).cloned()
     }
 
     pub(crate) fn entry(&self, topic: &str, host: &str) -> Option<CachedEntry> {

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use matchmaker_core::heartbeat::Choose;
 use matchmaker_core::{
     telemetry, HeartbeatBackend, HostDirectory, MembershipStream, Registration, RegistrationInfo,
     Result,
@@ -20,6 +21,12 @@ impl HostDirectory for EtcdBackend {
     async fn live_hosts(&self, topic: &str) -> Result<Vec<String>> {
         telemetry::cache_hit(BACKEND);
         Ok(self.cache.hosts(topic))
+    }
+
+    /// The chosen host alone, read from the cache: no copy of the others.
+    async fn live_host(&self, topic: &str, choose: &Choose<'_>) -> Result<Option<String>> {
+        telemetry::cache_hit(BACKEND);
+        Ok(self.cache.host_at(topic, choose))
     }
 }
 

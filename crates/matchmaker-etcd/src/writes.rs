@@ -170,20 +170,22 @@ impl EtcdBackend {
             return Ok(());
         }
         let _exclusive = self.write_gate.write().await;
-        let owned = self.owned_snapshot();
         let lease = self.lease.id();
-        let missing: Vec<&Registration> = owned
+        // Only the missing ones are copied: a beat over 10k present keys copies nothing.
+        let missing: Vec<Registration> = self
+            .owned()
             .iter()
             .filter(|registration| {
-                match self.cache.entry(&registration.topic, &registration.host) {
-                    None => true,
-                    // Ours, but on an older lease that is going away.
-                    Some(entry) => {
-                        entry.lease != lease && entry.instance.as_deref() == Some(&self.instance)
-                    }
-                }
+                self.cache.needs_put(
+                    &registration.topic,
+                    &registration.host,
+                    lease,
+                    &self.instance,
+                )
             })
+            .cloned()
             .collect();
+        let missing: Vec<&Registration> = missing.iter().collect();
         if missing.is_empty() {
             return Ok(());
         }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use matchmaker_core::heartbeat::MIN_TTL;
+use matchmaker_core::heartbeat::{Choose, MIN_TTL};
 use matchmaker_core::{
     telemetry, Error, HeartbeatBackend, HostDirectory, MembershipStream, Registration,
     RegistrationInfo, Result,
@@ -86,6 +86,10 @@ impl std::fmt::Debug for MemoryBackend {
 impl HostDirectory for MemoryBackend {
     async fn live_hosts(&self, topic: &str) -> Result<Vec<String>> {
         Ok(self.registry.inner.live_hosts(topic))
+    }
+
+    async fn live_host(&self, topic: &str, choose: &Choose<'_>) -> Result<Option<String>> {
+        Ok(self.registry.inner.live_host(topic, choose))
     }
 }
 

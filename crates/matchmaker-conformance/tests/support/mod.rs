@@ -106,6 +106,16 @@ impl HostDirectory for FakeRegistry {
         }
         Ok(hosts)
     }
+    async fn live_host(
+        &self,
+        topic: &str,
+        choose: &matchmaker_core::heartbeat::Choose<'_>,
+    ) -> Result<Option<String>> {
+        Ok(matchmaker_core::heartbeat::chosen_host(
+            self.live_hosts(topic).await?,
+            choose,
+        ))
+    }
 }
 
 #[async_trait]

@@ -96,6 +96,25 @@ pub struct RegistrationInfo {
 pub trait HostDirectory: Send + Sync {
     /// Every live host of `topic`, in a stable order (sorted), without duplicates.
     async fn live_hosts(&self, topic: &str) -> Result<Vec<String>>;
+
+    /// The one live host a bare-topic lookup routes to: the one at index `choose(count)` of
+    /// what `live_hosts` would return (`count` > 0), or `None` when there is none. A backend
+    /// answers it from its state without copying the other hosts, so a bare lookup costs the
+    /// same at 1 and at 1000 hosts; [`chosen_host`] answers it from a host list.
+    async fn live_host(&self, topic: &str, choose: &Choose<'_>) -> Result<Option<String>>;
+}
+
+/// How a bare-topic lookup chooses: from the number of live hosts (> 0), the index of one.
+pub type Choose<'a> = dyn Fn(usize) -> usize + Send + Sync + 'a;
+
+/// [`HostDirectory::live_host`] answered from a full host list, for directories that have
+/// nothing better (tests, wrappers).
+pub fn chosen_host(mut hosts: Vec<String>, choose: &Choose<'_>) -> Option<String> {
+    if hosts.is_empty() {
+        return None;
+    }
+    let index = choose(hosts.len()).min(hosts.len() - 1);
+    Some(hosts.swap_remove(index))
 }
 
 /// The hooks a registry backend implements to plug into [`super::HeartbeatMatchMaker`].
@@ -122,7 +141,7 @@ pub trait HostDirectory: Send + Sync {
 /// use std::sync::Mutex;
 ///
 /// use async_trait::async_trait;
-/// use matchmaker_core::heartbeat::ack_each;
+/// use matchmaker_core::heartbeat::{ack_each, chosen_host, Choose};
 /// use matchmaker_core::{
 ///     Error, HeartbeatBackend, HeartbeatConfig, HeartbeatMatchMaker, HostDirectory, MatchMaker,
 ///     MembershipStream, Registration, RegistrationInfo, Result,
@@ -136,6 +155,9 @@ pub trait HostDirectory: Send + Sync {
 ///     async fn live_hosts(&self, topic: &str) -> Result<Vec<String>> {
 ///         let set = self.0.lock().unwrap();
 ///         Ok(set.iter().filter(|r| r.topic == topic).map(|r| r.host.clone()).collect())
+///     }
+///     async fn live_host(&self, topic: &str, choose: &Choose<'_>) -> Result<Option<String>> {
+///         Ok(chosen_host(self.live_hosts(topic).await?, choose))
 ///     }
 /// }
 ///

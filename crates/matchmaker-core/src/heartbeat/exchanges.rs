@@ -46,12 +46,11 @@ impl LiveTopicExchange {
 #[async_trait]
 impl Exchange for LiveTopicExchange {
     async fn run(&self, topic: &str) -> Result<Vec<Route>> {
-        let mut hosts = self.directory.live_hosts(topic).await?;
-        if hosts.is_empty() {
-            return Ok(Vec::new());
-        }
-        let host = hosts.swap_remove(self.pick(topic, hosts.len()));
-        Ok(vec![Route::new(join(topic, &host), host)])
+        let choose = |count: usize| self.pick(topic, count);
+        Ok(match self.directory.live_host(topic, &choose).await? {
+            Some(host) => vec![Route::new(join(topic, &host), host)],
+            None => Vec::new(),
+        })
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use async_trait::async_trait;
 use tokio::task::JoinHandle;
 
+use super::registration_set::RegistrationSet;
 use super::to_completion::to_completion;
 use super::{
     validate_metadata, HeartbeatBackend, HeartbeatConfig, HostDirectory, LiveFanoutExchange,
@@ -30,14 +31,14 @@ struct Shared<B> {
     backend: Arc<B>,
     config: HeartbeatConfig,
     rules: Rules,
-    registrations: Mutex<BTreeSet<Registration>>,
+    registrations: Mutex<RegistrationSet>,
     /// Beats hold it shared, `unregister` exclusively: a beat that took its snapshot before an
     /// unregister finishes first, so it cannot re-create the pair after it was removed.
     beat_gate: tokio::sync::RwLock<()>,
 }
 
 impl<B: HeartbeatBackend> Shared<B> {
-    fn registrations(&self) -> MutexGuard<'_, BTreeSet<Registration>> {
+    fn registrations(&self) -> MutexGuard<'_, RegistrationSet> {
         self.registrations
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -46,7 +47,7 @@ impl<B: HeartbeatBackend> Shared<B> {
     async fn send_heartbeats(&self) -> Result<()> {
         let _beat = self.beat_gate.read().await;
         // A snapshot: (un)registering while a beat is under way is safe (upstream bug 1432966).
-        let snapshot: Vec<Registration> = self.registrations().iter().cloned().collect();
+        let snapshot = self.registrations().snapshot();
         if snapshot.is_empty() {
             return Ok(());
         }
@@ -160,7 +161,7 @@ impl<B: HeartbeatBackend> HeartbeatMatchMaker<B> {
                 backend,
                 config,
                 rules,
-                registrations: Mutex::new(BTreeSet::new()),
+                registrations: Mutex::new(RegistrationSet::default()),
                 beat_gate: tokio::sync::RwLock::new(()),
             }),
             heart: Mutex::new(None),
@@ -418,6 +419,16 @@ mod tests {
     impl HostDirectory for FailingAck {
         async fn live_hosts(&self, _topic: &str) -> Result<Vec<String>> {
             Ok(Vec::new())
+        }
+        async fn live_host(
+            &self,
+            topic: &str,
+            choose: &crate::heartbeat::Choose<'_>,
+        ) -> Result<Option<String>> {
+            Ok(crate::heartbeat::chosen_host(
+                self.live_hosts(topic).await?,
+                choose,
+            ))
         }
     }
 

@@ -24,9 +24,12 @@ pub mod duration_text;
 mod exchanges;
 mod matchmaker;
 pub mod metadata;
+mod registration_set;
 mod to_completion;
 
-pub use backend::{ack_each, HeartbeatBackend, HostDirectory, Registration, RegistrationInfo};
+pub use backend::{
+    ack_each, chosen_host, Choose, HeartbeatBackend, HostDirectory, Registration, RegistrationInfo,
+};
 pub use config::{HeartbeatConfig, Strategy, DEFAULT_TTL, MIN_TTL};
 pub use exchanges::{LiveFanoutExchange, LiveTopicExchange};
 pub use matchmaker::HeartbeatMatchMaker;

@@ -1,6 +1,7 @@
 //! Heartbeat: `send_heartbeats()` for 100 registrations (one keep-alive of the process's one
 //! lease), against refreshing each of 100 keys by itself, as the original Redis matchmaker did
-//! (one `EXPIRE` per registration).
+//! (one `EXPIRE` per registration); and for 10k registrations against the one raw keep-alive
+//! it amounts to (what the matchmaker adds per beat: snapshot, healing check, bookkeeping).
 //!
 //! The baseline is the cheapest per-key refresh etcd has: every key on its own lease, each lease
 //! with its keep-alive stream already open, so one refresh is one keep-alive round trip; the 100
@@ -37,7 +38,7 @@ impl PerKeyLease {
     }
 }
 
-pub async fn compare(endpoints: &[String], mut raw: Client) -> BenchResult<Comparison> {
+pub async fn compare(endpoints: &[String], mut raw: Client) -> BenchResult<[Comparison; 2]> {
     let matchmaker = crate::connect(endpoints, PREFIX).await?;
     for index in 0..REGISTRATIONS {
         let (topic, host) = crate::pair("heartbeat", index, TOPICS);
@@ -73,10 +74,48 @@ pub async fn compare(endpoints: &[String], mut raw: Client) -> BenchResult<Compa
     for lease in &per_key {
         raw.lease_revoke(lease.keeper.id()).await?;
     }
-    Ok(Comparison {
+    let per_key = Comparison {
         operation: format!("heartbeat: send_heartbeats(), {REGISTRATIONS} registrations"),
         baseline: format!("{REGISTRATIONS} sequential keep-alives, one lease per key"),
         short: format!("a heartbeat of {REGISTRATIONS} registrations"),
+        measured,
+        reference,
+    };
+    Ok([per_key, large(endpoints, &mut raw).await?])
+}
+
+const LARGE: usize = 10_000;
+
+/// `send_heartbeats()` over 10k registrations against one raw keep-alive on an open stream.
+async fn large(endpoints: &[String], raw: &mut Client) -> BenchResult<Comparison> {
+    let matchmaker = crate::connect(endpoints, "/bench-heartbeat-10k/").await?;
+    let pairs: Vec<(String, String)> = (0..LARGE)
+        .map(|index| crate::pair("heartbeat-10k", index, 100))
+        .collect();
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(t, h)| (t.as_str(), h.as_str()))
+        .collect();
+    matchmaker.register_many(&refs).await?;
+    let lease = raw
+        .lease_grant(crate::TTL.as_secs() as i64, None)
+        .await?
+        .id();
+    let (keeper, answers) = raw.lease_keep_alive(lease).await?;
+    let mut one = PerKeyLease { keeper, answers };
+    let (measured, reference) = interleaved(
+        ITERATIONS,
+        BUDGET,
+        async |_| Ok(matchmaker.send_heartbeats().await?),
+        async |_| one.refresh().await,
+    )
+    .await?;
+    matchmaker.backend().revoke_lease().await?;
+    raw.lease_revoke(lease).await?;
+    Ok(Comparison {
+        operation: format!("heartbeat: send_heartbeats(), {LARGE} registrations"),
+        baseline: "one raw keep-alive on an open stream".into(),
+        short: format!("a heartbeat of {LARGE} registrations"),
         measured,
         reference,
     })

@@ -9,6 +9,7 @@
 
 mod heartbeat;
 mod lookup;
+mod lookup_scale;
 mod register;
 
 use std::process::ExitCode;
@@ -48,12 +49,11 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 
 async fn run(endpoints: &[String]) -> BenchResult<Vec<report::Comparison>> {
     let raw = etcd_client::Client::connect(endpoints, None).await?;
-    let (lookup, heartbeat) = (
-        lookup::compare(endpoints, raw.clone()).await?,
-        heartbeat::compare(endpoints, raw.clone()).await?,
-    );
-    let [register, concurrent, reregister] = register::compare(endpoints, raw).await?;
-    Ok(vec![lookup, heartbeat, register, concurrent, reregister])
+    let mut rows = vec![lookup::compare(endpoints, raw.clone()).await?];
+    rows.extend(lookup_scale::compare(endpoints, raw.clone()).await?);
+    rows.extend(heartbeat::compare(endpoints, raw.clone()).await?);
+    rows.extend(register::compare(endpoints, raw).await?);
+    Ok(rows)
 }
 
 /// A matchmaker under `prefix` with a TTL no run outlasts (heartbeats are sent by hand).
