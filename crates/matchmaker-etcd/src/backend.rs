@@ -49,6 +49,8 @@ pub struct EtcdBackend {
     pub(crate) write_gate: RwLock<()>,
     /// Single puts of concurrent registers, written together (see `coalescer`).
     pub(crate) put_queue: crate::coalescer::PutQueue,
+    /// `(cache removals, lease)` at the last healing pass that left nothing missing.
+    pub(crate) healed_at: std::sync::Mutex<Option<(u64, i64)>>,
     /// Unregistered pairs whose delete failed (etcd unreachable): retried by each heartbeat,
     /// so a key can never linger on a lease that is still kept alive.
     pub(crate) pending_deletes: std::sync::Mutex<BTreeSet<Registration>>,
@@ -107,6 +109,7 @@ impl EtcdBackend {
             owned: std::sync::Mutex::new(BTreeSet::new()),
             write_gate: RwLock::new(()),
             put_queue: Default::default(),
+            healed_at: std::sync::Mutex::new(None),
             pending_deletes: std::sync::Mutex::new(BTreeSet::new()),
             request_timeout: config.request_timeout,
             watcher,

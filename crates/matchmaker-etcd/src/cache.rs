@@ -47,6 +47,9 @@ struct State {
     topics: HashMap<String, BTreeMap<String, CachedEntry>>,
     status: CacheStatus,
     subscribers: Vec<Subscriber>,
+    /// How many entries were ever removed: while it stands still, nothing can have gone
+    /// missing (what the heartbeat's healing check relies on to skip its scan).
+    removals: u64,
 }
 
 /// The cache; cheap to clone (shared state).
@@ -67,6 +70,7 @@ impl RegistrationCache {
                     revision: 0,
                 },
                 subscribers: Vec::new(),
+                removals: 0,
             })),
             connected: Arc::new(watch::Sender::new(false)),
         }
@@ -108,6 +112,11 @@ impl RegistrationCache {
             None => true,
             Some(entry) => entry.lease != lease && entry.instance.as_deref() == Some(instance),
         }
+    }
+
+    /// How many times entries were removed so far (see `State::removals`).
+    pub(crate) fn removals(&self) -> u64 {
+        self.state().removals
     }
 
     /// The host of `topic` at `choose(count)` in sorted order, copying only that one.
@@ -171,6 +180,7 @@ impl RegistrationCache {
                 if hosts.is_empty() {
                     state.topics.remove(topic);
                 }
+                state.removals += 1;
                 send(&mut state, left_event(topic, host));
             }
             _ => {}
@@ -209,6 +219,8 @@ impl RegistrationCache {
             }
         }
         state.topics = fresh;
+        // Every list may have dropped entries (leaves, or keys of ours that vanished).
+        state.removals += 1;
         state.status.revision = state.status.revision.max(revision);
         for event in events {
             send(&mut state, event);

@@ -171,6 +171,12 @@ impl EtcdBackend {
         }
         let _exclusive = self.write_gate.write().await;
         let lease = self.lease.id();
+        // Nothing removed from the cache and the same lease since the last clean pass:
+        // nothing can be missing, so a beat over 10k keys skips the scan altogether.
+        let mark = (self.cache.removals(), lease);
+        if *self.healed_at() == Some(mark) {
+            return Ok(());
+        }
         // Only the missing ones are copied: a beat over 10k present keys copies nothing.
         let missing: Vec<Registration> = self
             .owned()
@@ -187,10 +193,12 @@ impl EtcdBackend {
             .collect();
         let missing: Vec<&Registration> = missing.iter().collect();
         if missing.is_empty() {
+            *self.healed_at() = Some(mark);
             return Ok(());
         }
         match self.put_all(&missing).await {
             Ok(()) => {
+                *self.healed_at() = Some(mark);
                 tracing::warn!(
                     backend = BACKEND,
                     count = missing.len(),
@@ -217,6 +225,13 @@ impl EtcdBackend {
     /// This process's registrations, locked for the moment of a read or a change.
     pub(crate) fn owned(&self) -> std::sync::MutexGuard<'_, BTreeSet<Registration>> {
         self.owned
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// `(cache removals, lease)` when the healing check last found nothing missing.
+    pub(crate) fn healed_at(&self) -> std::sync::MutexGuard<'_, Option<(u64, i64)>> {
+        self.healed_at
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
