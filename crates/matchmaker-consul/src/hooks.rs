@@ -8,7 +8,7 @@ use matchmaker_core::{
     HeartbeatBackend, HostDirectory, MembershipStream, Registration, RegistrationInfo, Result,
 };
 
-use matchmaker_core::heartbeat::Choose;
+use matchmaker_core::heartbeat::{choose_among, Choose};
 
 use crate::backend::ConsulBackend;
 use crate::client::BACKEND;
@@ -18,9 +18,7 @@ use crate::naming;
 impl HostDirectory for ConsulBackend {
     #[tracing::instrument(level = "debug", skip(self))]
     async fn live_hosts(&self, topic: &str) -> Result<Vec<String>> {
-        let cache = self.topic_cache(topic);
-        let snapshot = cache.loaded(self.request_timeout).await?;
-        matchmaker_core::telemetry::cache_hit(BACKEND);
+        let snapshot = self.cached_snapshot(topic).await?;
         Ok(snapshot
             .members
             .get(topic)
@@ -30,18 +28,20 @@ impl HostDirectory for ConsulBackend {
 
     /// The chosen host alone, read from the shared snapshot: no copy of the others.
     async fn live_host(&self, topic: &str, choose: &Choose<'_>) -> Result<Option<String>> {
-        let cache = self.topic_cache(topic);
-        let snapshot = cache.loaded(self.request_timeout).await?;
-        matchmaker_core::telemetry::cache_hit(BACKEND);
-        let Some(hosts) = snapshot
+        let snapshot = self.cached_snapshot(topic).await?;
+        Ok(snapshot
             .members
             .get(topic)
-            .filter(|hosts| !hosts.is_empty())
-        else {
-            return Ok(None);
-        };
-        let index = choose(hosts.len()).min(hosts.len() - 1);
-        Ok(hosts.iter().nth(index).cloned())
+            .and_then(|hosts| choose_among(hosts.iter(), choose)))
+    }
+}
+
+impl ConsulBackend {
+    /// The cached snapshot of `topic`'s service once loaded: what every lookup reads.
+    async fn cached_snapshot(&self, topic: &str) -> Result<crate::cache::Snapshot> {
+        let snapshot = self.topic_cache(topic).loaded(self.request_timeout).await?;
+        matchmaker_core::telemetry::cache_hit(BACKEND);
+        Ok(snapshot)
     }
 }
 

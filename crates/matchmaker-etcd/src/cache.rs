@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use futures_util::stream::{self, StreamExt};
-use matchmaker_core::heartbeat::Choose;
+use matchmaker_core::heartbeat::{choose_among, Choose};
 use matchmaker_core::{MembershipEvent, MembershipStream};
 use tokio::sync::{mpsc, watch};
 
@@ -122,9 +122,7 @@ impl RegistrationCache {
     /// The host of `topic` at `choose(count)` in sorted order, copying only that one.
     pub(crate) fn host_at(&self, topic: &str, choose: &Choose<'_>) -> Option<String> {
         let state = self.state();
-        let hosts = state.topics.get(topic).filter(|hosts| !hosts.is_empty())?;
-        let index = choose(hosts.len()).min(hosts.len() - 1);
-        hosts.keys().nth(index).cloned()
+        choose_among(state.topics.get(topic)?.keys(), choose)
     }
 
     pub(crate) fn entry(&self, topic: &str, host: &str) -> Option<CachedEntry> {

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use matchmaker_core::heartbeat::Choose;
+use matchmaker_core::heartbeat::{choose_among, Choose};
 use matchmaker_core::{MembershipEvent, Metadata, Registration, RegistrationInfo};
 use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
@@ -274,9 +274,7 @@ impl Inner {
     /// The live host of `topic` at `choose(count)`, copying only that one.
     pub(crate) fn live_host(&self, topic: &str, choose: &Choose<'_>) -> Option<String> {
         let state = self.live_state();
-        let hosts = state.topics.get(topic).filter(|hosts| !hosts.is_empty())?;
-        let index = choose(hosts.len()).min(hosts.len() - 1);
-        hosts.keys().nth(index).cloned()
+        choose_among(state.topics.get(topic)?.keys(), choose)
     }
 
     /// Every live registration, optionally of one topic, sorted by topic then host.

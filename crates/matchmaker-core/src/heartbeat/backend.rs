@@ -109,12 +109,21 @@ pub type Choose<'a> = dyn Fn(usize) -> usize + Send + Sync + 'a;
 
 /// [`HostDirectory::live_host`] answered from a full host list, for directories that have
 /// nothing better (tests, wrappers).
-pub fn chosen_host(mut hosts: Vec<String>, choose: &Choose<'_>) -> Option<String> {
-    if hosts.is_empty() {
+pub fn chosen_host(hosts: Vec<String>, choose: &Choose<'_>) -> Option<String> {
+    choose_among(hosts.iter(), choose)
+}
+
+/// The host at `choose(count)` of sorted `hosts`, the only one copied; `None` when there is
+/// none. What backends answer [`HostDirectory::live_host`] with from their own state.
+pub fn choose_among<'a>(
+    mut hosts: impl ExactSizeIterator<Item = &'a String>,
+    choose: &Choose<'_>,
+) -> Option<String> {
+    let count = hosts.len();
+    if count == 0 {
         return None;
     }
-    let index = choose(hosts.len()).min(hosts.len() - 1);
-    Some(hosts.swap_remove(index))
+    hosts.nth(choose(count).min(count - 1)).cloned()
 }
 
 /// The hooks a registry backend implements to plug into [`super::HeartbeatMatchMaker`].

@@ -28,7 +28,8 @@ mod registration_set;
 mod to_completion;
 
 pub use backend::{
-    ack_each, chosen_host, Choose, HeartbeatBackend, HostDirectory, Registration, RegistrationInfo,
+    ack_each, choose_among, chosen_host, Choose, HeartbeatBackend, HostDirectory, Registration,
+    RegistrationInfo,
 };
 pub use config::{HeartbeatConfig, Strategy, DEFAULT_TTL, MIN_TTL};
 pub use exchanges::{LiveFanoutExchange, LiveTopicExchange};
