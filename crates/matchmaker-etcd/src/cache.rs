@@ -125,8 +125,10 @@ impl RegistrationCache {
         choose_among(state.topics.get(topic)?.keys(), choose)
     }
 
-    pub(crate) fn entry(&self, topic: &str, host: &str) -> Option<CachedEntry> {
-        self.state().topics.get(topic)?.get(host).cloned()
+    /// The lease the cached key of `(topic, host)` is on, if it is cached; copies nothing
+    /// (what `register`, `is_alive` and `drain` ask).
+    pub(crate) fn lease_of(&self, topic: &str, host: &str) -> Option<i64> {
+        Some(self.state().topics.get(topic)?.get(host)?.lease)
     }
 
     /// Every `(topic, host, entry)`, optionally of one topic, sorted.

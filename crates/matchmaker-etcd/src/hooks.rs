@@ -166,7 +166,7 @@ impl HeartbeatBackend for EtcdBackend {
 
     /// Reads the cache (what lookups see), not etcd.
     async fn is_alive(&self, topic: &str, host: &str) -> Result<bool> {
-        Ok(self.cache.entry(topic, host).is_some())
+        Ok(self.cache.lease_of(topic, host).is_some())
     }
 
     /// Deletes the key, whoever wrote it. If it is one of this process's registrations, the
@@ -184,7 +184,7 @@ impl HeartbeatBackend for EtcdBackend {
         let still_listed = |backend: &EtcdBackend| -> Vec<Registration> {
             registrations
                 .iter()
-                .filter(|r| backend.cache.entry(&r.topic, &r.host).is_some())
+                .filter(|r| backend.cache.lease_of(&r.topic, &r.host).is_some())
                 .cloned()
                 .collect()
         };
@@ -285,11 +285,7 @@ impl EtcdBackend {
     /// True when the cache holds `registration`'s key on the current lease.
     fn holds_on_current_lease(&self, registration: &Registration) -> bool {
         let lease = self.lease.id();
-        lease != 0
-            && self
-                .cache
-                .entry(&registration.topic, &registration.host)
-                .is_some_and(|entry| entry.lease == lease)
+        lease != 0 && self.cache.lease_of(&registration.topic, &registration.host) == Some(lease)
     }
 
     pub(crate) async fn delete(&self, topic: &str, host: &str) -> Result<()> {
