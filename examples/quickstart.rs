@@ -84,7 +84,15 @@ pub async fn run(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
         out,
         "\n3. node3 stops heartbeating, as if it crashed (it does not unregister)"
     );
+    // A membership stream starts with the current members, then yields joins and leaves.
     let mut leaves = asker.subscribe(Some(TOPIC))?;
+    if let Some(MembershipEvent::Snapshot { members, .. }) = leaves.next().await {
+        say!(
+            out,
+            "   subscribed to {TOPIC}: {} hosts present",
+            members.len()
+        );
+    }
     hosts[2].stop_heartbeat();
     let stopped = Instant::now();
     for info in asker.list(Some(TOPIC)).await? {
@@ -125,8 +133,10 @@ pub async fn run(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
         "\n5. node2 unregisters cleanly: it leaves at once, no TTL to wait for"
     );
     hosts[1].unregister(TOPIC, "node2").await?;
-    if let Ok(Some(event)) = timeout(Duration::from_millis(100), leaves.next()).await {
-        say!(out, "   event: {} left {}", event.host(), event.topic());
+    if let Ok(Some(MembershipEvent::Left { topic, host })) =
+        timeout(Duration::from_millis(100), leaves.next()).await
+    {
+        say!(out, "   event: {host} left {topic}");
     }
     say!(out, "   queues(\"fanout~scheduler\"):");
     for route in asker.queues("fanout~scheduler").await? {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use matchmaker::{ConnectConfig, HeartbeatConfig, Registry};
+use matchmaker::{ConnectConfig, HeartbeatConfig, MembershipEvent, Registry};
 use serde_json::json;
 use tracing::Instrument;
 
@@ -246,16 +246,26 @@ impl Context<'_> {
         Ok(())
     }
 
-    /// Subscribes first, then lists, so no change falls between the two: a change racing the
-    /// listing may be printed twice (as `present` and as `joined`/`left`), never missed.
+    /// Prints the membership stream: its first item, the snapshot, as `present` lines (unless
+    /// `snapshot` is false), then each change. The snapshot and the changes come from one
+    /// stream, so nothing is missed or printed twice between them. A lagged snapshot (the
+    /// watch fell behind) is said on stderr and printed again.
     async fn watch(&self, topic: Option<&str>, snapshot: bool) -> Outcome {
         let mut events = self.registry.subscribe(topic).map_err(|e| self.fail(e))?;
         // Listen before saying we are ready, so a signal right after the line is handled.
         let mut shutdown = listen()?;
-        if snapshot {
-            let present = self.registry.list(topic).await.map_err(|e| self.fail(e))?;
-            for info in present.iter().filter(|info| info.alive) {
-                print(&output::present_line(info, self.json()));
+        // The snapshot before the ready line: a change made after the line is printed as one.
+        match events.next().await {
+            Some(first) => {
+                for line in output::event_lines(&first, snapshot, self.json()) {
+                    print(&line);
+                }
+            }
+            None => {
+                return Err(
+                    Failure::new(Exit::Unreachable, "the registry closed the watch")
+                        .hint("run watch again; -v shows why it ended"),
+                );
             }
         }
         eprintln!(
@@ -268,7 +278,14 @@ impl Context<'_> {
         loop {
             tokio::select! {
                 event = events.next() => match event {
-                    Some(event) => print(&output::event_line(&event, self.json())),
+                    Some(event) => {
+                        if matches!(event, MembershipEvent::Snapshot { lagged: true, .. }) {
+                            eprintln!("watch fell behind; the current membership follows");
+                        }
+                        for line in output::event_lines(&event, true, self.json()) {
+                            print(&line);
+                        }
+                    }
                     None => {
                         return Err(Failure::new(Exit::Unreachable, "the registry closed the watch")
                             .hint("run watch again; -v shows why it ended"));

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::io::Write;
 use std::time::{Duration, SystemTime};
 
-use matchmaker::{MembershipEvent, RegistrationInfo, Route};
+use matchmaker::{MembershipEvent, Registration, RegistrationInfo, Route};
 use serde_json::{json, Value};
 
 /// Renders rows under a header, columns padded to their widest cell.
@@ -163,25 +163,35 @@ pub fn now() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
-/// One watch line for a change: `TIME joined|left TOPIC HOST [METADATA]`, or its JSON form
-/// (a join's `metadata` included).
-pub fn event_line(event: &MembershipEvent, json: bool) -> String {
+/// The watch lines of one membership item: a join or a leave is one line `TIME joined|left
+/// TOPIC HOST [METADATA]`; a snapshot is a `present` line per member (none when `snapshot` is
+/// false); each line in its JSON form with `json`.
+pub fn event_lines(event: &MembershipEvent, snapshot: bool, json: bool) -> Vec<String> {
     match event {
-        MembershipEvent::Joined { metadata, .. } => {
-            watch_line("joined", event.topic(), event.host(), Some(metadata), json)
+        MembershipEvent::Snapshot { members, .. } if snapshot => members
+            .iter()
+            .map(|member| present_line(member, json))
+            .collect(),
+        MembershipEvent::Snapshot { .. } => Vec::new(),
+        MembershipEvent::Joined {
+            topic,
+            host,
+            metadata,
+        } => vec![watch_line("joined", topic, host, Some(metadata), json)],
+        MembershipEvent::Left { topic, host } => {
+            vec![watch_line("left", topic, host, None, json)]
         }
-        MembershipEvent::Left { .. } => watch_line("left", event.topic(), event.host(), None, json),
     }
 }
 
-/// One watch line for a registration alive when the watch started: `TIME present TOPIC HOST
+/// One watch line for a registration present in a snapshot: `TIME present TOPIC HOST
 /// [METADATA]`, or its JSON form, with the same fields as a join.
-pub fn present_line(info: &RegistrationInfo, json: bool) -> String {
+pub fn present_line(member: &Registration, json: bool) -> String {
     watch_line(
         "present",
-        &info.topic,
-        &info.host,
-        Some(&info.metadata),
+        &member.topic,
+        &member.host,
+        Some(&member.metadata),
         json,
     )
 }
@@ -331,6 +341,26 @@ mod tests {
         assert_eq!(rest, "joined  scheduler node1");
     }
 
+    /// The one line of a join or a leave.
+    fn event_line(event: &MembershipEvent, json: bool) -> String {
+        let mut lines = event_lines(event, true, json);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        lines.remove(0)
+    }
+
+    #[test]
+    fn a_snapshot_is_a_present_line_per_member_unless_snapshots_are_off() {
+        let members = vec![Registration::new("t", "a"), Registration::new("t", "b")];
+        let snapshot = MembershipEvent::Snapshot {
+            members,
+            lagged: false,
+        };
+        let lines = event_lines(&snapshot, true, false);
+        assert_eq!(lines.len(), 2);
+        assert!(lines[1].ends_with(" present t b"), "{lines:?}");
+        assert!(event_lines(&snapshot, false, false).is_empty());
+    }
+
     fn info(alive: bool) -> RegistrationInfo {
         RegistrationInfo {
             topic: "scheduler".into(),
@@ -344,9 +374,11 @@ mod tests {
 
     #[test]
     fn present_lines_have_the_fields_of_a_change() {
-        let line = present_line(&info(true), false);
+        let zone = matchmaker::Metadata::from([("zone".to_owned(), "b".to_owned())]);
+        let member = Registration::with_metadata("scheduler", "node1", zone);
+        let line = present_line(&member, false);
         assert!(line.ends_with(" present scheduler node1 zone=b"), "{line}");
-        let value: Value = serde_json::from_str(&present_line(&info(true), true)).unwrap();
+        let value: Value = serde_json::from_str(&present_line(&member, true)).unwrap();
         let keys: Vec<&String> = value.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["event", "host", "metadata", "time", "topic"]);
         assert_eq!(value["event"], "present");

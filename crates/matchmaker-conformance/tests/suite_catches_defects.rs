@@ -158,7 +158,15 @@ fn a_drain_that_waits_for_the_ttl_is_caught() {
 fn joins_without_metadata_are_caught() {
     assert_fake_defect_fails(
         Defect::JoinsWithoutMetadata,
-        "heartbeat::a_join_event_carries_the_metadata_the_host_registered_with",
+        "membership::a_join_event_carries_the_metadata_the_host_registered_with",
+    );
+}
+
+#[test]
+fn a_stream_without_its_snapshot_is_caught() {
+    assert_fake_defect_fails(
+        Defect::StreamWithoutSnapshot,
+        "membership::a_stream_starts_with_a_snapshot_of_the_members_then_yields_only_changes",
     );
 }
 

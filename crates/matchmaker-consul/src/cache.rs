@@ -1,5 +1,5 @@
 //! The lookup cache: one entry per service name, fed by the namespace watch
-//! ([`crate::watcher`]), holding snapshots and broadcasting their changes as events.
+//! ([`crate::watcher`]), holding snapshots and publishing their changes to the membership hub.
 //!
 //! An entry keeps its last known hosts when the watch fails (stale-on-error) and records since
 //! when they are stale.
@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use matchmaker_core::{Error, MembershipEvent, Result};
-use tokio::sync::{broadcast, watch};
+use matchmaker_core::{Error, MembershipEvent, MembershipHub, Result};
+use tokio::sync::watch;
 
 use crate::client::{ConsulClient, BACKEND};
 use crate::naming::{META_HOST, META_NAMESPACE, META_TOPIC};
@@ -46,8 +46,10 @@ pub(crate) struct CacheContext {
     pub namespace: String,
     pub blocking_wait: Duration,
     pub min_query_interval: Duration,
-    pub events: broadcast::Sender<MembershipEvent>,
-    /// Serialises applying answers so events come out in order.
+    /// Joins and leaves, published under `apply_lock`.
+    pub hub: MembershipHub,
+    /// Serialises applying answers so events come out in order (and snapshots see whole
+    /// answers).
     apply_lock: Mutex<()>,
 }
 
@@ -63,12 +65,13 @@ impl CacheContext {
             namespace,
             blocking_wait,
             min_query_interval,
-            events: broadcast::channel(1024).0,
+            hub: MembershipHub::new(),
             apply_lock: Mutex::new(()),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, ()> {
+    /// The lock answers are applied and membership snapshots are read under.
+    pub fn lock(&self) -> MutexGuard<'_, ()> {
         self.apply_lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -100,8 +103,7 @@ impl CacheContext {
             return false;
         }
         for event in diff(&current.members, &members) {
-            // No subscriber is not an error: events are only for whoever listens.
-            let _ = self.events.send(event);
+            self.hub.publish(event);
         }
         cache.state.send_replace(Snapshot {
             loaded: true,

@@ -164,24 +164,17 @@ impl HeartbeatBackend for ConsulBackend {
         self.registrar.list(topic).await
     }
 
-    /// Joins and leaves seen by the namespace watch. `Some(topic)` adds that topic's cache;
-    /// `None` adds a cache for every topic of the namespace, now and as they appear.
+    /// The membership the namespace watch sees: a snapshot once it has answered, then joins and
+    /// leaves. `Some(topic)` adds that topic's cache; `None` adds a cache for every topic of the
+    /// namespace, now and as they appear.
     fn subscribe(&self, topic: Option<&str>) -> Result<MembershipStream> {
-        let receiver = self.watchers.context.events.subscribe();
-        match topic {
-            Some(topic) => {
-                self.topic_cache(topic);
+        let cache = match topic {
+            Some(topic) => Some(self.topic_cache(topic)),
+            None => {
+                self.watchers.watch_catalog();
+                None
             }
-            None => self.watchers.watch_catalog(),
-        }
-        let source = crate::subscription::MetadataSource {
-            client: self.watchers.lookups.clone(),
-            namespace: self.watchers.context.namespace.clone(),
         };
-        Ok(crate::subscription::stream(
-            receiver,
-            topic.map(str::to_owned),
-            source,
-        ))
+        Ok(crate::subscription::stream(&self.watchers, cache, topic))
     }
 }

@@ -64,10 +64,11 @@
 //!   original, a registration its process still holds comes back with that process's next
 //!   heartbeat (at once when expired in the same process, within five beats otherwise);
 //!   only `unregister` by the owner removes it for good.
-//! - `subscribe(Some(topic))` streams the joins and leaves the watch sees for it;
-//!   `subscribe(None)` does so for every topic of the namespace, including new ones. Quick changes between
-//!   two answers are coalesced; a topic first loaded while subscribed reports its hosts as
-//!   joins.
+//! - `subscribe(Some(topic))` streams the topic's membership as the watch sees it: a snapshot
+//!   once the watch has answered, then joins and leaves; `subscribe(None)` does so for every
+//!   topic of the namespace, including new ones (a topic whose hashed name is still being
+//!   resolved when the snapshot is read reports its hosts as joins). Quick changes between two
+//!   answers are coalesced.
 //!
 //! # ACL and TLS
 //! The token (`?token=`, [`ConsulConfig::token`] or `CONSUL_HTTP_TOKEN`) is sent as

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use matchmaker_core::Error;
+use matchmaker_core::{Error, MembershipSnapshot, Registration};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
@@ -36,6 +36,8 @@ pub(crate) struct Watchers {
     discovering: Mutex<HashSet<String>>,
     /// True once `subscribe(None)` asked for every topic of the namespace.
     watch_all: AtomicBool,
+    /// True once the loop applied its first answer.
+    answered: tokio::sync::watch::Sender<bool>,
     /// Wakes the loop to re-query from index 0 (after a re-registration).
     reset: Notify,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -52,6 +54,7 @@ impl Watchers {
             failing: Mutex::new(None),
             discovering: Mutex::new(HashSet::new()),
             watch_all: AtomicBool::new(false),
+            answered: tokio::sync::watch::Sender::new(false),
             reset: Notify::new(),
             tasks: Mutex::new(Vec::new()),
             started: AtomicBool::new(false),
@@ -132,6 +135,36 @@ impl Watchers {
         }
     }
 
+    /// Turns true once the loop applied its first answer (and closes with the backend).
+    pub fn answered(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.answered.subscribe()
+    }
+
+    /// The members of `cache` (of every cache when `None`) as a membership snapshot, read
+    /// under the lock answers are applied under; metadata is left empty.
+    pub fn snapshot(&self, cache: Option<&Arc<TopicCache>>) -> MembershipSnapshot {
+        let _applying = self.context.lock();
+        let caches: Vec<Arc<TopicCache>> = match cache {
+            Some(cache) => vec![cache.clone()],
+            None => self.caches().values().cloned().collect(),
+        };
+        let members = caches
+            .iter()
+            .flat_map(|cache| {
+                let snapshot = cache.snapshot();
+                let pairs: Vec<Registration> = snapshot
+                    .members
+                    .iter()
+                    .flat_map(|(topic, hosts)| {
+                        hosts.iter().map(move |host| Registration::new(topic, host))
+                    })
+                    .collect();
+                pairs
+            })
+            .collect();
+        self.context.hub.snapshot(members)
+    }
+
     /// Aborts the loop and every topic discovery.
     pub fn stop(&self) {
         for task in lock(&self.tasks).drain(..) {
@@ -149,6 +182,7 @@ impl Watchers {
             self.context
                 .apply(cache, members(cache, &view), index, force);
         }
+        self.answered.send_replace(true);
         if self.watch_all.load(Ordering::SeqCst) {
             self.adopt_new_names(&view);
         }

@@ -39,6 +39,15 @@ async fn subscriber_sees_the_other_instance_join_and_leave() {
     };
     let watcher = connect(config.clone()).await;
     let mut events = watcher.subscribe(Some("scheduler")).unwrap();
+    // The first item is the membership at the first poll; changes follow it.
+    let first = tokio::time::timeout(Duration::from_secs(10), events.next()).await;
+    assert!(
+        matches!(
+            first,
+            Ok(Some(MembershipEvent::Snapshot { lagged: false, .. }))
+        ),
+        "{first:?}"
+    );
     // The first lookup also proves the loop has its initial (empty) answer.
     assert!(fanout_hosts(&watcher, "scheduler").await.is_empty());
     let other = connect(config_for(
@@ -75,6 +84,15 @@ async fn subscribe_to_all_topics_discovers_new_topics() {
     };
     let watcher = connect(config.clone()).await;
     let mut events = watcher.subscribe(None).unwrap();
+    // The first item is the membership at the first poll; changes follow it.
+    let first = tokio::time::timeout(Duration::from_secs(10), events.next()).await;
+    assert!(
+        matches!(
+            first,
+            Ok(Some(MembershipEvent::Snapshot { lagged: false, .. }))
+        ),
+        "{first:?}"
+    );
     let other = connect(config.clone()).await;
     other.register("brand-new/topic", "node-y").await.unwrap();
     let joined = tokio::time::timeout(Duration::from_secs(10), events.next()).await;
@@ -100,6 +118,15 @@ async fn subscribe_to_all_topics_discovers_a_topic_whose_service_name_is_hashed(
     );
     let watcher = connect(config.clone()).await;
     let mut events = watcher.subscribe(None).unwrap();
+    // The first item is the membership at the first poll; changes follow it.
+    let first = tokio::time::timeout(Duration::from_secs(10), events.next()).await;
+    assert!(
+        matches!(
+            first,
+            Ok(Some(MembershipEvent::Snapshot { lagged: false, .. }))
+        ),
+        "{first:?}"
+    );
     let other = connect(config.clone()).await;
     other.register(&long_topic, "node-h").await.unwrap();
     let joined = tokio::time::timeout(Duration::from_secs(10), events.next()).await;
@@ -167,6 +194,15 @@ async fn membership_stream_ends_when_the_matchmaker_is_dropped() {
     };
     let matchmaker = connect(config).await;
     let mut events = matchmaker.subscribe(None).unwrap();
+    // The first item is the membership at the first poll; changes follow it.
+    let first = tokio::time::timeout(Duration::from_secs(10), events.next()).await;
+    assert!(
+        matches!(
+            first,
+            Ok(Some(MembershipEvent::Snapshot { lagged: false, .. }))
+        ),
+        "{first:?}"
+    );
     assert!(fanout_hosts(&matchmaker, "t").await.is_empty());
     drop(matchmaker);
     // The loops are aborted, so the last sender goes and the stream ends.

@@ -58,7 +58,9 @@ pub use heartbeat::{
     RegistrationInfo, Strategy,
 };
 pub use matchmaker::{MatchMaker, MatchMakerExt};
-pub use membership::{MembershipEvent, MembershipStream};
+pub use membership::{
+    MembershipEvent, MembershipHub, MembershipSnapshot, MembershipStream, SUBSCRIBER_BUFFER,
+};
 pub use registry::Registry;
 pub use route::Route;
 pub use rules::Rules;

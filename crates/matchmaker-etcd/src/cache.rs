@@ -9,10 +9,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use futures_util::stream::{self, StreamExt};
 use matchmaker_core::heartbeat::{choose_among, Choose};
-use matchmaker_core::{MembershipEvent, MembershipStream};
-use tokio::sync::{mpsc, watch};
+use matchmaker_core::{MembershipEvent, MembershipHub, MembershipStream, Registration};
+use tokio::sync::watch;
 
 /// One registration as the cache knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,15 +37,11 @@ pub struct CacheStatus {
     pub revision: i64,
 }
 
-struct Subscriber {
-    topic: Option<String>,
-    sender: mpsc::UnboundedSender<MembershipEvent>,
-}
-
 struct State {
     topics: HashMap<String, BTreeMap<String, CachedEntry>>,
     status: CacheStatus,
-    subscribers: Vec<Subscriber>,
+    /// Joins and leaves, published under this state's lock.
+    hub: MembershipHub,
     /// How many entries were ever removed: while it stands still, nothing can have gone
     /// missing (what the heartbeat's healing check relies on to skip its scan).
     removals: u64,
@@ -69,7 +64,7 @@ impl RegistrationCache {
                     stale_since: Some(Instant::now()),
                     revision: 0,
                 },
-                subscribers: Vec::new(),
+                hub: MembershipHub::new(),
                 removals: 0,
             })),
             connected: Arc::new(watch::Sender::new(false)),
@@ -164,7 +159,7 @@ impl RegistrationCache {
         let event = joined.then(|| joined_event(topic, host, &entry));
         hosts.insert(host.to_owned(), entry);
         if let Some(event) = event {
-            send(&mut state, event);
+            state.hub.publish(event);
         }
     }
 
@@ -181,7 +176,7 @@ impl RegistrationCache {
                     state.topics.remove(topic);
                 }
                 state.removals += 1;
-                send(&mut state, left_event(topic, host));
+                state.hub.publish(left_event(topic, host));
             }
             _ => {}
         }
@@ -223,7 +218,7 @@ impl RegistrationCache {
         state.removals += 1;
         state.status.revision = state.status.revision.max(revision);
         for event in events {
-            send(&mut state, event);
+            state.hub.publish(event);
         }
     }
 
@@ -249,34 +244,32 @@ impl RegistrationCache {
         true
     }
 
-    /// A stream of joins and leaves from now on, optionally for one topic.
+    /// A stream of the cached membership, optionally of one topic: a snapshot, then joins and
+    /// leaves. It ends when the cache is dropped.
     pub(crate) fn subscribe(&self, topic: Option<&str>) -> MembershipStream {
-        let (sender, receiver) = mpsc::unbounded_channel();
-        self.state().subscribers.push(Subscriber {
-            topic: topic.map(str::to_owned),
-            sender,
-        });
-        Box::pin(
-            stream::unfold(receiver, |mut receiver| async move {
-                let event = receiver.recv().await?;
-                Some((event, receiver))
-            })
-            .fuse(),
-        )
+        let cache = Arc::downgrade(&self.state);
+        self.state().hub.subscribe(topic, move |topic| {
+            let snapshot = cache.upgrade().map(|state| {
+                let state = state
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let members = state
+                    .topics
+                    .iter()
+                    .filter(|(name, _)| topic.is_none_or(|wanted| wanted == name.as_str()))
+                    .flat_map(|(name, hosts)| {
+                        hosts.iter().map(move |(host, entry)| Registration {
+                            topic: name.clone(),
+                            host: host.clone(),
+                            metadata: entry.metadata.clone().unwrap_or_default(),
+                        })
+                    })
+                    .collect();
+                state.hub.snapshot(members)
+            });
+            async move { snapshot }
+        })
     }
-}
-
-fn send(state: &mut State, event: MembershipEvent) {
-    state.subscribers.retain(|subscriber| {
-        if subscriber
-            .topic
-            .as_deref()
-            .is_some_and(|topic| topic != event.topic())
-        {
-            return !subscriber.sender.is_closed();
-        }
-        subscriber.sender.send(event.clone()).is_ok()
-    });
 }
 
 fn joined_event(topic: &str, host: &str, entry: &CachedEntry) -> MembershipEvent {
@@ -317,12 +310,20 @@ mod tests {
         cache.apply_put("t", "a", entry(3));
         assert_eq!(cache.hosts("t"), ["a", "b"]);
         let mut events = cache.subscribe(Some("t"));
+        let next = |events: &mut MembershipStream| {
+            futures_util::FutureExt::now_or_never(futures_util::StreamExt::next(events)).flatten()
+        };
+        let first = next(&mut events);
+        assert!(
+            matches!(&first, Some(MembershipEvent::Snapshot { members, .. }) if members.len() == 2),
+            "{first:?}"
+        );
         cache.replace_all(Vec::new(), 5);
         assert!(cache.hosts("t").is_empty());
-        let first = futures_util::FutureExt::now_or_never(events.next()).flatten();
+        let leave = next(&mut events);
         assert!(
-            matches!(first, Some(MembershipEvent::Left { .. })),
-            "{first:?}"
+            matches!(leave, Some(MembershipEvent::Left { .. })),
+            "{leave:?}"
         );
     }
 

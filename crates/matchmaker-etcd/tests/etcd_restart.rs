@@ -25,6 +25,15 @@ async fn etcd_killed_and_restarted_recovers_registrations_and_serves_the_stale_c
     let seen = wait_until_fanout(&b, "scheduler", &["host-a"], Duration::from_secs(2)).await;
     assert!(seen.is_some(), "B never saw A");
     let mut events = b.subscribe(Some("scheduler")).unwrap();
+    // The first item is the membership at the first poll; changes follow it.
+    let first = tokio::time::timeout(Duration::from_secs(10), events.next()).await;
+    assert!(
+        matches!(
+            first,
+            Ok(Some(MembershipEvent::Snapshot { lagged: false, .. }))
+        ),
+        "{first:?}"
+    );
 
     server.kill();
 

@@ -19,6 +19,15 @@ async fn registration_on_one_instance_appears_in_the_other_instances_lookups() {
     let prefix = random_prefix("two-instances");
     let (a, b) = pair(&endpoints, &prefix).await;
     let mut joins = b.subscribe(Some("scheduler")).unwrap();
+    // The first item is the membership at the first poll; changes follow it.
+    let first = tokio::time::timeout(Duration::from_secs(10), joins.next()).await;
+    assert!(
+        matches!(
+            first,
+            Ok(Some(MembershipEvent::Snapshot { lagged: false, .. }))
+        ),
+        "{first:?}"
+    );
 
     a.register("scheduler", "host-a").await.unwrap();
 
@@ -54,6 +63,15 @@ async fn crashed_instance_leaves_the_other_instances_lookups_within_ttl_plus_one
     let seen = wait_until_fanout(&b, "compute", &["host-a"], Duration::from_secs(2)).await;
     assert!(seen.is_some(), "B never saw A");
     let mut leaves = b.subscribe(Some("compute")).unwrap();
+    // The first item is the membership at the first poll; changes follow it.
+    let first = tokio::time::timeout(Duration::from_secs(10), leaves.next()).await;
+    assert!(
+        matches!(
+            first,
+            Ok(Some(MembershipEvent::Snapshot { lagged: false, .. }))
+        ),
+        "{first:?}"
+    );
 
     // The crash: no more keep-alives, no unregister. The last keep-alive is sent right here.
     a.stop_heartbeat();
@@ -84,6 +102,15 @@ async fn membership_stream_ends_when_the_matchmaker_is_dropped() {
     let prefix = random_prefix("stream-end");
     let a = connect(&endpoints, &prefix).await;
     let mut events = a.subscribe(None).unwrap();
+    // The first item is the membership at the first poll; changes follow it.
+    let first = tokio::time::timeout(Duration::from_secs(10), events.next()).await;
+    assert!(
+        matches!(
+            first,
+            Ok(Some(MembershipEvent::Snapshot { lagged: false, .. }))
+        ),
+        "{first:?}"
+    );
     a.register("t", "h").await.unwrap();
     let joined = tokio::time::timeout(Duration::from_secs(2), events.next()).await;
     assert!(

@@ -81,6 +81,15 @@ async fn stall_once(test: &str, stall: Duration) -> Option<(usize, Duration, usi
         .await
         .expect("the reader sees every registration");
     let mut events = reader.subscribe(None).expect("subscribes");
+    // The first item is the membership at the first poll; changes follow it.
+    let first = tokio::time::timeout(Duration::from_secs(10), events.next()).await;
+    assert!(
+        matches!(
+            first,
+            Ok(Some(MembershipEvent::Snapshot { lagged: false, .. }))
+        ),
+        "{first:?}"
+    );
 
     signal(&server, "STOP");
     tokio::time::sleep(stall).await;

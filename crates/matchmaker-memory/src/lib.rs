@@ -9,10 +9,11 @@
 //!   time (`tokio::time::pause`) and advance it instead of sleeping.
 //! - Expired registrations are purged lazily, on the next access to the registry; no
 //!   background task is needed for lookups to be right.
-//! - `MemoryMatchMaker::subscribe` (the backend's `subscribe` hook) streams joins and
-//!   leaves. Leaves by expiry are delivered on time while a stream is being polled: each
-//!   stream sleeps until the registry's earliest expiry and purges then. A subscriber that
-//!   falls more than 4096 events behind loses the oldest ones (logged at warn).
+//! - `MemoryMatchMaker::subscribe` (the backend's `subscribe` hook) streams a snapshot of the
+//!   members, then joins and leaves. Leaves by expiry are delivered on time while a stream is
+//!   being polled: each stream sleeps until the registry's earliest expiry and purges then. A
+//!   subscriber that falls more than 4096 events behind gets a fresh snapshot (core's
+//!   `MembershipHub`, the policy of every backend).
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {

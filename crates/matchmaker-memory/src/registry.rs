@@ -5,12 +5,11 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use matchmaker_core::heartbeat::{choose_among, Choose};
-use matchmaker_core::{MembershipEvent, Metadata, Registration, RegistrationInfo};
-use tokio::sync::{broadcast, watch};
+use matchmaker_core::{
+    MembershipEvent, MembershipHub, MembershipSnapshot, Metadata, Registration, RegistrationInfo,
+};
+use tokio::sync::watch;
 use tokio::time::Instant;
-
-/// How many membership events a slow subscriber may fall behind before it loses some.
-const EVENT_BUFFER: usize = 4096;
 
 /// One shared in-process registry: what several matchmaker handles (several "hosts" in one
 /// process) register into and look up from.
@@ -34,7 +33,8 @@ pub struct MemoryRegistry {
 
 pub(crate) struct Inner {
     state: Mutex<State>,
-    events: broadcast::Sender<MembershipEvent>,
+    /// Joins and leaves, published under the `state` lock.
+    pub(crate) hub: MembershipHub,
     /// Bumped whenever the earliest expiry may have moved earlier, to wake subscribers.
     deadline_changed: watch::Sender<()>,
 }
@@ -62,12 +62,11 @@ impl Default for MemoryRegistry {
 impl MemoryRegistry {
     /// A new, empty registry, independent of every other.
     pub fn new() -> Self {
-        let (events, _) = broadcast::channel(EVENT_BUFFER);
         let (deadline_changed, _) = watch::channel(());
         MemoryRegistry {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
-                events,
+                hub: MembershipHub::new(),
                 deadline_changed,
             }),
         }
@@ -145,10 +144,8 @@ impl Inner {
                         lived = ?record.registered_at.elapsed().unwrap_or_default(),
                         "registration expired"
                     );
-                    self.send(MembershipEvent::Left {
-                        topic: topic.clone(),
-                        host: host.clone(),
-                    });
+                    self.hub
+                        .publish(MembershipEvent::left(topic.clone(), host.clone()));
                     return false;
                 }
                 earliest = Some(earliest.map_or(record.expires_at, |e| e.min(record.expires_at)));
@@ -169,17 +166,30 @@ impl Inner {
         self.live_state().earliest_expiry
     }
 
-    pub(crate) fn subscribe_events(&self) -> broadcast::Receiver<MembershipEvent> {
-        self.events.subscribe()
+    /// The live registrations, optionally of one topic, as a snapshot for a membership stream
+    /// (read under the lock changes are published under).
+    pub(crate) fn snapshot(&self, topic: Option<&str>) -> MembershipSnapshot {
+        let state = self.live_state();
+        let member = |topic: &str, host: &str, record: &Record| Registration {
+            topic: topic.to_owned(),
+            host: host.to_owned(),
+            metadata: record.metadata.clone(),
+        };
+        let members = state
+            .topics
+            .iter()
+            .filter(|(name, _)| topic.is_none_or(|topic| topic == name.as_str()))
+            .flat_map(|(topic, hosts)| {
+                hosts
+                    .iter()
+                    .map(|(host, record)| member(topic, host, record))
+            })
+            .collect();
+        self.hub.snapshot(members)
     }
 
     pub(crate) fn subscribe_deadlines(&self) -> watch::Receiver<()> {
         self.deadline_changed.subscribe()
-    }
-
-    fn send(&self, event: MembershipEvent) {
-        // No subscriber is not an error: events are only for whoever listens.
-        let _ = self.events.send(event);
     }
 
     /// Creates or refreshes `(topic, host)` to expire `ttl` from now. Returns true when the
@@ -222,7 +232,7 @@ impl Inner {
             state.earliest_expiry = Some(expires_at);
         }
         if created {
-            self.send(MembershipEvent::joined(
+            self.hub.publish(MembershipEvent::joined(
                 topic,
                 host,
                 registration.metadata.clone(),
@@ -246,10 +256,7 @@ impl Inner {
             state.topics.remove(topic);
         }
         if removed {
-            self.send(MembershipEvent::Left {
-                topic: topic.to_owned(),
-                host: host.to_owned(),
-            });
+            self.hub.publish(MembershipEvent::left(topic, host));
         }
         removed
     }

@@ -1,93 +1,73 @@
 //! Membership streams: joins and leaves of a registry, including leaves by expiry.
 //!
-//! Every change is broadcast by the registry while it holds its lock, so all subscribers see
-//! the same order. Expiry needs a clock: each stream sleeps until the registry's earliest
-//! possible expiry and then purges, which broadcasts the `Left` events to every subscriber.
-//! A registration that gets an earlier expiry (a new one, or a shorter TTL) wakes the
-//! sleepers so they re-arm their timer. A stream only runs while it is polled; it ends when
-//! the registry is dropped, and keeps answering `None` after that.
+//! The registry publishes every change to its [`matchmaker_core::MembershipHub`] while it holds
+//! its lock, and the hub gives each stream a snapshot first and a fresh one after a lag. Expiry
+//! needs a clock: beside the hub's events, each stream runs a timer that sleeps until the
+//! registry's earliest possible expiry and then purges, which publishes the `Left` events to
+//! every subscriber. A registration that gets an earlier expiry (a new one, or a shorter TTL)
+//! wakes the timers so they re-arm. A stream only runs while it is polled; it ends when the
+//! registry is dropped, and keeps answering `None` after that.
 
 use std::sync::{Arc, Weak};
 
 use futures_util::stream::{self, StreamExt};
 use matchmaker_core::{MembershipEvent, MembershipStream};
-use tokio::sync::broadcast::error::{RecvError, TryRecvError};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::registry::Inner;
 
-struct Subscription {
-    registry: Weak<Inner>,
-    events: broadcast::Receiver<MembershipEvent>,
-    deadlines: watch::Receiver<()>,
-    topic: Option<String>,
-}
-
-/// A stream of the registry's joins and leaves, optionally of one topic.
+/// A stream of the registry's membership, optionally of one topic.
 pub(crate) fn subscribe(registry: &Arc<Inner>, topic: Option<&str>) -> MembershipStream {
-    let subscription = Subscription {
+    let reader = Arc::downgrade(registry);
+    let changes = registry.hub.subscribe(topic, move |topic| {
+        let snapshot = reader.upgrade().map(|registry| registry.snapshot(topic));
+        async move { snapshot }
+    });
+    let timer = ExpiryTimer {
         registry: Arc::downgrade(registry),
-        events: registry.subscribe_events(),
         deadlines: registry.subscribe_deadlines(),
-        topic: topic.map(str::to_owned),
     };
-    Box::pin(
-        stream::unfold(subscription, |mut subscription| async move {
-            let event = subscription.next_event().await?;
-            Some((event, subscription))
-        })
-        // Fused: polling after the end keeps answering `None` instead of panicking.
-        .fuse(),
-    )
+    // The timer yields nothing; it only purges, which publishes to `changes`.
+    let timer = stream::unfold(timer, |mut timer| async move {
+        timer.run().await;
+        None::<(MembershipEvent, ExpiryTimer)>
+    });
+    Box::pin(stream::select(changes, timer).fuse())
 }
 
-impl Subscription {
-    fn wants(&self, event: &MembershipEvent) -> bool {
-        self.topic
-            .as_deref()
-            .is_none_or(|topic| event.topic() == topic)
-    }
+struct ExpiryTimer {
+    registry: Weak<Inner>,
+    deadlines: watch::Receiver<()>,
+}
 
-    /// The next event for this subscriber; `None` once the registry is gone.
-    async fn next_event(&mut self) -> Option<MembershipEvent> {
+impl ExpiryTimer {
+    /// Purges at every expiry until the registry is gone.
+    async fn run(&mut self) {
         loop {
-            match self.events.try_recv() {
-                Ok(event) if self.wants(&event) => return Some(event),
-                Ok(_) => continue,
-                Err(TryRecvError::Lagged(missed)) => {
-                    self.report_lag(missed);
-                    continue;
-                }
-                Err(TryRecvError::Closed) => return None,
-                Err(TryRecvError::Empty) => {}
-            }
             // Mark the deadline signal seen before reading the deadline, so a change made in
             // between still wakes the select below.
             self.deadlines.borrow_and_update();
-            let next_expiry = self.registry.upgrade()?.next_expiry();
+            let Some(next_expiry) = self
+                .registry
+                .upgrade()
+                .map(|registry| registry.next_expiry())
+            else {
+                return;
+            };
             tokio::select! {
-                received = self.events.recv() => match received {
-                    Ok(event) if self.wants(&event) => return Some(event),
-                    Ok(_) => {}
-                    Err(RecvError::Lagged(missed)) => self.report_lag(missed),
-                    Err(RecvError::Closed) => return None,
-                },
                 () = sleep_until(next_expiry) => {
-                    // Purging broadcasts the expired registrations' `Left` events.
-                    self.registry.upgrade()?.purge_expired();
+                    // Purging publishes the expired registrations' `Left` events.
+                    let Some(registry) = self.registry.upgrade() else { return };
+                    registry.purge_expired();
                 }
-                changed = self.deadlines.changed() => changed.ok()?,
+                changed = self.deadlines.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
             }
         }
-    }
-
-    fn report_lag(&self, missed: u64) {
-        tracing::warn!(
-            backend = "memory",
-            missed,
-            "membership subscriber fell behind and lost events"
-        );
     }
 }
 

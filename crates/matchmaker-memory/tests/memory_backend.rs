@@ -31,6 +31,19 @@ async fn next_within(stream: &mut MembershipStream, limit: Duration) -> Option<M
     timeout(limit, stream.next()).await.ok().flatten()
 }
 
+/// `node`'s membership stream with its first item, the (here empty) snapshot, read: what is
+/// left is the changes.
+async fn changes(node: &MemoryMatchMaker, topic: Option<&str>) -> MembershipStream {
+    let mut events = node.subscribe(topic).unwrap();
+    let first = next_within(&mut events, Duration::from_millis(10)).await;
+    let empty = MembershipEvent::Snapshot {
+        members: Vec::new(),
+        lagged: false,
+    };
+    assert_eq!(first, Some(empty));
+    events
+}
+
 #[tokio::test(start_paused = true)]
 async fn registration_is_visible_to_every_handle_sharing_the_registry() {
     let registry = MemoryRegistry::new();
@@ -246,7 +259,7 @@ async fn list_reports_ttl_left_and_the_registering_instance() {
 async fn subscribe_delivers_joins_and_explicit_leaves_in_order() {
     let registry = MemoryRegistry::new();
     let node = host_on(&registry);
-    let mut events = node.subscribe(None).unwrap();
+    let mut events = changes(&node, None).await;
     node.register("a", "h1").await.unwrap();
     node.send_heartbeats().await.unwrap();
     node.unregister("a", "h1").await.unwrap();
@@ -270,7 +283,7 @@ async fn subscribe_delivers_joins_and_explicit_leaves_in_order() {
 async fn subscribe_delivers_a_leave_by_expiry_at_the_ttl_without_other_access() {
     let registry = MemoryRegistry::new();
     let node = host_on(&registry);
-    let mut events = node.subscribe(Some("scheduler")).unwrap();
+    let mut events = changes(&node, Some("scheduler")).await;
     let registered_at = Instant::now();
     node.register("scheduler", "node1").await.unwrap();
     assert_eq!(
@@ -287,7 +300,7 @@ async fn subscriber_rearms_when_an_ack_with_a_shorter_ttl_moves_the_expiry_earli
     let registry = MemoryRegistry::new();
     let long_lived = connect(&registry, HeartbeatConfig::with_ttl(TTL * 10)).unwrap();
     let short_lived = connect(&registry, HeartbeatConfig::with_ttl(TTL)).unwrap();
-    let mut events = long_lived.subscribe(None).unwrap();
+    let mut events = changes(&long_lived, None).await;
     long_lived.register("scheduler", "h").await.unwrap();
     assert_eq!(
         next_within(&mut events, Duration::from_millis(10)).await,
@@ -312,7 +325,7 @@ async fn subscriber_rearms_when_an_ack_with_a_shorter_ttl_moves_the_expiry_earli
 async fn subscribe_filters_by_topic() {
     let registry = MemoryRegistry::new();
     let node = host_on(&registry);
-    let mut events = node.subscribe(Some("wanted")).unwrap();
+    let mut events = changes(&node, Some("wanted")).await;
     node.register("other", "h").await.unwrap();
     node.register("wanted", "h").await.unwrap();
     assert_eq!(
@@ -325,7 +338,7 @@ async fn subscribe_filters_by_topic() {
 async fn subscription_ends_when_the_registry_is_dropped_and_stays_ended() {
     let registry = MemoryRegistry::new();
     let node = host_on(&registry);
-    let mut events = node.subscribe(None).unwrap();
+    let mut events = changes(&node, None).await;
     drop((node, registry));
     assert_eq!(next_within(&mut events, TTL).await, None);
     assert!(

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-/// Exponential backoff with jitter between failed listings: `first`, then doubling up to `max`,
+/// Exponential backoff with jitter between failed subscriptions: `first`, then doubling up to `max`,
 /// each delay scaled by a random factor in `0.75..1.25` so many clients do not retry in step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

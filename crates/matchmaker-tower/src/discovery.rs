@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use futures_util::stream::{self, BoxStream, StreamExt};
 use matchmaker_core::{
-    Error, MembershipEvent, MembershipStream, Metadata, RegistrationInfo, Registry, Result,
+    Error, MembershipEvent, MembershipStream, Metadata, Registration, Registry, Result,
 };
 use tower::discover::Change;
 
@@ -23,31 +23,33 @@ type MakeService<S> = Box<dyn Fn(&Member) -> S + Send>;
 /// [`crate::tonic::balance_channel`].
 ///
 /// # Behaviour
-/// - [`Discovery::new`] subscribes to the topic at once, then the first poll lists it: every
-///   host whose registration is alive is inserted (sorted), then joins and leaves are applied
-///   as they arrive, including those that happened between subscribing and listing.
-/// - A host is inserted once: a join of a host already inserted (a join racing the listing,
-///   a second registration of the same host) changes nothing.
+/// - [`Discovery::new`] subscribes to the topic at once. The membership stream's first item
+///   is a snapshot of the topic (read at the first poll): its hosts are inserted (sorted), then
+///   joins and leaves are applied as they arrive. The snapshot and the changes come from one
+///   stream with no gap between them, so nothing can race a separate listing.
+/// - A host is inserted once: a join of a host already inserted (a second registration of the
+///   same host) changes nothing.
 /// - A removal only follows an insertion: a leave of a host never inserted changes nothing.
 /// - `make` is called once per insertion, with the [`Member`] being inserted, which carries
-///   the registration's metadata (from the listing, or from the join event).
+///   the registration's metadata (from the snapshot, or from the join event).
+/// - A subscriber that fell behind gets a fresh snapshot ([`MembershipEvent::Snapshot`] with
+///   `lagged`): hosts gone from it are removed, new ones inserted.
 /// - Errors that cannot go away by themselves (an invalid topic, a backend that cannot
-///   list or watch, refused credentials) are yielded once, then the stream ends; with a static
+///   watch, refused credentials) are yielded once, then the stream ends; with a static
 ///   backend or an invalid topic `new` already fails.
 /// - Nothing happens until the stream is first polled, apart from the subscription.
 ///
 /// # While the registry is unreachable
-/// No spurious removals: the last known membership stays. A failed listing, the first one
-/// included, is retried with [`Backoff`] (logged at warn) and never taken for an empty topic;
-/// the backends' caches keep their last known hosts while their server is unreachable and
-/// never report a leave because of an error, so nothing is removed until the registry says a
-/// host left (a host whose TTL ran out while the registry was unreachable is removed once
-/// the registry reports it). If a backend ends its membership stream, the topic is
-/// subscribed and listed again (with backoff) and the difference applied: hosts gone from
-/// the new listing are removed, new ones inserted.
+/// No spurious removals: the last known membership stays. The backends' caches keep their
+/// last known hosts while their server is unreachable and never report a leave because of an
+/// error, so nothing is removed until the registry says a host left (a host whose TTL ran out
+/// while the registry was unreachable is removed once the registry reports it). If a backend
+/// ends its membership stream, the topic is subscribed again (a failed subscription is retried
+/// with [`Backoff`], logged at warn) and the new stream's snapshot reconciled: hosts gone from
+/// it are removed, new ones inserted.
 ///
 /// # Cancellation
-/// Dropping the stream drops its subscription and any pending listing or backoff sleep;
+/// Dropping the stream drops its subscription and any pending backoff sleep;
 /// nothing else is affected (registrations, other subscriptions, services already handed
 /// out). A balancer that owns the stream ends it when it is dropped.
 ///
@@ -113,8 +115,7 @@ impl<S: Send + 'static> Discovery<S> {
                 make: Box::new(make),
                 backoff: Backoff::default(),
                 events: Some(events),
-                listed: false,
-                stream_ends: 0,
+                retries: 0,
                 inserted: HashSet::new(),
                 pending: VecDeque::new(),
                 finished: false,
@@ -123,7 +124,7 @@ impl<S: Send + 'static> Discovery<S> {
         })
     }
 
-    /// Retries failed listings with `backoff` instead of [`Backoff::default`]. Takes effect
+    /// Retries failed subscriptions with `backoff` instead of [`Backoff::default`]. Takes effect
     /// only before the stream is first polled.
     pub fn with_backoff(mut self, backoff: Backoff) -> Self {
         if let Some(state) = &mut self.state {
@@ -178,12 +179,10 @@ struct State<S> {
     backoff: Backoff,
     /// `None` once the backend ended the stream: subscribe again.
     events: Option<MembershipStream>,
-    /// Listed since the current subscription was made.
-    listed: bool,
-    /// Membership streams that ended in a row, for the re-subscription backoff.
-    stream_ends: u32,
+    /// Failed subscriptions and ended streams since the last snapshot, for the backoff.
+    retries: u32,
     inserted: HashSet<String>,
-    /// Changes from a listing, yielded before any further event.
+    /// Changes from a snapshot, yielded before any further event.
     pending: VecDeque<Change<String, S>>,
     finished: bool,
 }
@@ -197,88 +196,70 @@ impl<S> State<S> {
             if self.finished {
                 return None;
             }
-            if !self.listed {
-                if let Err(error) = self.subscribe_and_list().await {
-                    tracing::error!(topic = %self.topic, %error, "membership discovery stopped");
-                    self.finished = true;
-                    return Some(Err(error));
-                }
-                continue;
-            }
             let Some(events) = self.events.as_mut() else {
-                self.listed = false;
+                match self.registry.subscribe(Some(&self.topic)) {
+                    Ok(events) => self.events = Some(events),
+                    Err(error) if is_permanent(&error) => {
+                        tracing::error!(topic = %self.topic, %error, "membership discovery stopped");
+                        self.finished = true;
+                        return Some(Err(error));
+                    }
+                    Err(error) => self.back_off("subscribing failed", Some(&error)).await,
+                }
                 continue;
             };
             match events.next().await {
-                Some(event) if event.topic() != self.topic => {}
+                Some(MembershipEvent::Snapshot { members, lagged }) => {
+                    if lagged {
+                        tracing::info!(topic = %self.topic, "membership stream lagged; applying its fresh snapshot");
+                    }
+                    self.retries = 0;
+                    self.reconcile(members);
+                }
+                Some(event) if event.topic() != Some(self.topic.as_str()) => {}
                 Some(MembershipEvent::Joined { host, metadata, .. }) => {
-                    self.stream_ends = 0;
                     if let Some(change) = self.insert(host, metadata) {
                         return Some(Ok(change));
                     }
                 }
                 Some(MembershipEvent::Left { host, .. }) => {
-                    self.stream_ends = 0;
                     if self.inserted.remove(&host) {
                         return Some(Ok(Change::Remove(host)));
                     }
                 }
                 None => {
-                    let delay = self.backoff.delay(self.stream_ends);
-                    self.stream_ends = self.stream_ends.saturating_add(1);
-                    tracing::warn!(
-                        topic = %self.topic,
-                        retry_in = ?delay,
-                        "membership stream ended; subscribing and listing again"
-                    );
                     self.events = None;
-                    self.listed = false;
-                    tokio::time::sleep(delay).await;
+                    self.back_off("membership stream ended; subscribing again", None)
+                        .await;
                 }
             }
         }
     }
 
-    /// Subscribes (if the last stream ended), then lists until a listing succeeds and queues
-    /// the difference with what was inserted. Fails only with a permanent error.
-    async fn subscribe_and_list(&mut self) -> Result<()> {
-        if self.events.is_none() {
-            self.events = Some(self.registry.subscribe(Some(&self.topic))?);
+    /// Sleeps the backoff's next delay, logged at warn with `why`.
+    async fn back_off(&mut self, why: &str, error: Option<&Error>) {
+        let delay = self.backoff.delay(self.retries);
+        self.retries = self.retries.saturating_add(1);
+        match error {
+            Some(error) => tracing::warn!(
+                topic = %self.topic, %error, retry_in = ?delay,
+                "{why}; keeping the last known hosts"
+            ),
+            None => tracing::warn!(
+                topic = %self.topic, retry_in = ?delay,
+                "{why}; keeping the last known hosts"
+            ),
         }
-        let mut attempt = 0;
-        loop {
-            match self.registry.list(Some(&self.topic)).await {
-                Ok(listing) => {
-                    if attempt > 0 {
-                        tracing::info!(topic = %self.topic, attempts = attempt + 1, "membership listing recovered");
-                    }
-                    self.reconcile(listing);
-                    self.listed = true;
-                    return Ok(());
-                }
-                Err(error) if is_permanent(&error) => return Err(error),
-                Err(error) => {
-                    let delay = self.backoff.delay(attempt);
-                    tracing::warn!(
-                        topic = %self.topic,
-                        %error,
-                        retry_in = ?delay,
-                        "membership listing failed; keeping the last known hosts"
-                    );
-                    attempt = attempt.saturating_add(1);
-                    tokio::time::sleep(delay).await;
-                }
-            }
-        }
+        tokio::time::sleep(delay).await;
     }
 
-    /// Queues removals of inserted hosts the listing does not show alive, then insertions of
-    /// the alive hosts not inserted yet.
-    fn reconcile(&mut self, listing: Vec<RegistrationInfo>) {
-        let alive: BTreeMap<String, Metadata> = listing
+    /// Queues removals of inserted hosts the snapshot does not show, then insertions of its
+    /// hosts not inserted yet.
+    fn reconcile(&mut self, members: Vec<Registration>) {
+        let alive: BTreeMap<String, Arc<Metadata>> = members
             .into_iter()
-            .filter(|registration| registration.alive && registration.topic == self.topic)
-            .map(|registration| (registration.host, registration.metadata))
+            .filter(|member| member.topic == self.topic)
+            .map(|member| (member.host, member.metadata))
             .collect();
         let mut gone: Vec<String> = self
             .inserted
@@ -292,7 +273,7 @@ impl<S> State<S> {
             self.pending.push_back(Change::Remove(host));
         }
         for (host, metadata) in alive {
-            if let Some(change) = self.insert(host, Arc::new(metadata)) {
+            if let Some(change) = self.insert(host, metadata) {
                 self.pending.push_back(change);
             }
         }

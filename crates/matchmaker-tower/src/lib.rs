@@ -3,8 +3,8 @@
 //! a tonic `Channel`) spreads calls over the hosts that serve the topic right now.
 //!
 //! - [`Discovery`]: `(registry, topic, make)` → `Change::Insert(host, make(&member))` /
-//!   `Change::Remove(host)`, built from subscribe-then-list; no spurious removals while the
-//!   registry is unreachable.
+//!   `Change::Remove(host)`, built from the membership stream (a snapshot, then changes); no
+//!   spurious removals while the registry is unreachable.
 //! - [`directed`]: the service of one named host, for a directed key `topic.host`, or `None`
 //!   when that host does not serve the topic.
 //! - [`tonic::balance_channel`] (feature `tonic`): a balanced tonic channel over a topic.

@@ -143,17 +143,13 @@ async fn removes_a_host_whose_registration_expires() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_join_racing_the_initial_listing_is_inserted_once() {
+async fn a_join_between_subscribing_and_the_first_poll_is_inserted_once() {
     let registry = MemoryRegistry::new();
     let worker = member_of(&registry);
     worker.register(TOPIC, "10.0.0.1:7000").await.unwrap();
-    let client = Faulty::new(&registry);
-    // Joins after the subscription, before the listing reads: in the listing AND in the stream.
-    let racer = worker.clone();
-    client.during_next_list(move || async move {
-        racer.register(TOPIC, "10.0.0.2:7000").await.unwrap();
-    });
-    let mut discovery = discover(client);
+    let mut discovery = discover(Faulty::new(&registry));
+    // After the subscription, before the snapshot is read: in the snapshot, not repeated.
+    worker.register(TOPIC, "10.0.0.2:7000").await.unwrap();
     assert_eq!(next(&mut discovery).await, "+10.0.0.1:7000");
     assert_eq!(next(&mut discovery).await, "+10.0.0.2:7000");
     quiet(&mut discovery, Duration::from_millis(500)).await;
@@ -163,22 +159,38 @@ async fn a_join_racing_the_initial_listing_is_inserted_once() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_leave_racing_the_initial_listing_removes_nothing_never_inserted() {
+async fn a_leave_between_subscribing_and_the_first_poll_removes_nothing_never_inserted() {
     let registry = MemoryRegistry::new();
     let worker = member_of(&registry);
     worker.register(TOPIC, "10.0.0.1:7000").await.unwrap();
     worker.register(TOPIC, "10.0.0.2:7000").await.unwrap();
-    let client = Faulty::new(&registry);
-    // Leaves after the subscription, before the listing reads: a leave of a host never inserted.
-    let racer = worker.clone();
-    client.during_next_list(move || async move {
-        racer.unregister(TOPIC, "10.0.0.2:7000").await.unwrap();
-    });
-    let mut discovery = discover(client);
+    let mut discovery = discover(Faulty::new(&registry));
+    worker.unregister(TOPIC, "10.0.0.2:7000").await.unwrap();
     assert_eq!(next(&mut discovery).await, "+10.0.0.1:7000");
     quiet(&mut discovery, Duration::from_millis(500)).await;
     worker.register(TOPIC, "10.0.0.2:7000").await.unwrap();
     assert_eq!(next(&mut discovery).await, "+10.0.0.2:7000");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lagging_stream_is_reconciled_with_its_fresh_snapshot() {
+    let registry = MemoryRegistry::new();
+    let worker = member_of(&registry);
+    worker.register(TOPIC, "10.0.0.1:7000").await.unwrap();
+    let mut discovery = discover(Faulty::new(&registry));
+    assert_eq!(next(&mut discovery).await, "+10.0.0.1:7000");
+    // While the balancer does not poll: 10.0.0.1 leaves, 10.0.0.2 joins, and more events
+    // than a subscriber may fall behind (of another topic) overflow the stream.
+    worker.unregister(TOPIC, "10.0.0.1:7000").await.unwrap();
+    worker.register(TOPIC, "10.0.0.2:7000").await.unwrap();
+    let noise: Vec<String> = (0..matchmaker_core::SUBSCRIBER_BUFFER + 10)
+        .map(|n| format!("10.1.{}.{}:7000", n / 256, n % 256))
+        .collect();
+    let pairs: Vec<(&str, &str)> = noise.iter().map(|host| ("noise", host.as_str())).collect();
+    worker.register_many(&pairs).await.unwrap();
+    assert_eq!(next(&mut discovery).await, "-10.0.0.1:7000");
+    assert_eq!(next(&mut discovery).await, "+10.0.0.2:7000");
+    quiet(&mut discovery, Duration::from_millis(500)).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -199,26 +211,34 @@ async fn a_second_registration_of_an_inserted_host_inserts_nothing() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_failing_initial_listing_is_retried_with_backoff_not_taken_for_an_empty_topic() {
+async fn a_failing_resubscription_is_retried_with_backoff_and_removes_nothing_meanwhile() {
     let registry = MemoryRegistry::new();
-    member_of(&registry)
-        .register(TOPIC, "10.0.0.1:7000")
-        .await
-        .unwrap();
+    let worker = member_of(&registry);
+    worker.register(TOPIC, "10.0.0.1:7000").await.unwrap();
+    worker.register(TOPIC, "10.0.0.2:7000").await.unwrap();
     let client = Faulty::new(&registry);
-    client.failing_lists.store(3, Ordering::SeqCst);
     let backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(1));
-    let started = Instant::now();
     let mut discovery = discover(client.clone()).with_backoff(backoff);
-    // The first thing yielded is the host, not an error and not an empty set.
     assert_eq!(next(&mut discovery).await, "+10.0.0.1:7000");
-    assert_eq!(client.lists.load(Ordering::SeqCst), 4);
-    // Three retries: 100 + 200 + 400 ms, each within -25 % .. +25 % jitter.
+    assert_eq!(next(&mut discovery).await, "+10.0.0.2:7000");
+    // The stream ends and the next three subscriptions fail, while 10.0.0.2 leaves.
+    client.failing_subscribes.store(3, Ordering::SeqCst);
+    client.pause_streams();
+    worker.unregister(TOPIC, "10.0.0.2:7000").await.unwrap();
+    let started = Instant::now();
+    client.end_streams();
+    // The first change is the leave the new stream's snapshot shows: nothing was removed
+    // because of the failures, and 10.0.0.1 stays.
+    assert_eq!(next(&mut discovery).await, "-10.0.0.2:7000");
+    assert_eq!(client.subscribes.load(Ordering::SeqCst), 1 + 4);
+    // One backoff after the end, three after the failures: 100 + 200 + 400 + 800 ms, each
+    // within -25 % .. +25 % jitter.
     let waited = started.elapsed();
     assert!(
-        waited >= Duration::from_millis(525) && waited <= Duration::from_millis(875),
+        waited >= Duration::from_millis(1125) && waited <= Duration::from_millis(1875),
         "{waited:?}"
     );
+    quiet(&mut discovery, Duration::from_millis(500)).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -228,13 +248,11 @@ async fn while_the_registry_is_unreachable_no_host_is_removed() {
     worker.register(TOPIC, "10.0.0.1:7000").await.unwrap();
     worker.register(TOPIC, "10.0.0.2:7000").await.unwrap();
     let client = Faulty::new(&registry);
-    // Unreachable at first: the listing fails twice ...
-    client.failing_lists.store(2, Ordering::SeqCst);
     let mut discovery = discover(client.clone());
     assert_eq!(next(&mut discovery).await, "+10.0.0.1:7000");
     assert_eq!(next(&mut discovery).await, "+10.0.0.2:7000");
-    // ... then the stream pauses, like a watch on a server that stopped answering, while
-    // one host leaves and the other's registration expires. Nothing is removed.
+    // The stream pauses, like a watch on a server that stopped answering, while one host
+    // leaves and the other's registration expires. Nothing is removed.
     client.pause_streams();
     worker.unregister(TOPIC, "10.0.0.2:7000").await.unwrap();
     quiet(&mut discovery, Duration::from_secs(10)).await;
@@ -242,7 +260,7 @@ async fn while_the_registry_is_unreachable_no_host_is_removed() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn an_ended_membership_stream_is_subscribed_and_listed_again_and_the_difference_applied() {
+async fn an_ended_membership_stream_is_subscribed_again_and_the_difference_applied() {
     let registry = MemoryRegistry::new();
     let worker = member_of(&registry);
     worker.register(TOPIC, "10.0.0.1:7000").await.unwrap();
@@ -255,19 +273,20 @@ async fn an_ended_membership_stream_is_subscribed_and_listed_again_and_the_diffe
     client.pause_streams();
     worker.unregister(TOPIC, "10.0.0.2:7000").await.unwrap();
     worker.register(TOPIC, "10.0.0.3:7000").await.unwrap();
-    let lists_before = client.lists.load(Ordering::SeqCst);
     client.end_streams();
     assert_eq!(next(&mut discovery).await, "-10.0.0.2:7000");
     assert_eq!(next(&mut discovery).await, "+10.0.0.3:7000");
-    assert_eq!(client.lists.load(Ordering::SeqCst), lists_before + 1);
+    assert_eq!(client.subscribes.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_permanent_listing_error_is_yielded_once_then_the_stream_ends() {
+async fn a_permanent_subscription_error_is_yielded_once_then_the_stream_ends() {
     let registry = MemoryRegistry::new();
     let client = Faulty::new(&registry);
-    client.refuse_lists.store(true, Ordering::SeqCst);
-    let mut discovery = discover(client);
+    let mut discovery = discover(client.clone());
+    quiet(&mut discovery, Duration::from_millis(100)).await;
+    client.refuse_subscribes.store(true, Ordering::SeqCst);
+    client.end_streams();
     let item = discovery.next().await.expect("an item");
     assert!(matches!(item, Err(Error::Unauthorized { .. })), "{item:?}");
     assert!(discovery.next().await.is_none());
@@ -299,11 +318,16 @@ async fn dropping_the_stream_drops_its_subscription() {
     assert_eq!(client.live_subscriptions.load(Ordering::SeqCst), 1);
     drop(discovery);
     assert_eq!(client.live_subscriptions.load(Ordering::SeqCst), 0);
-    // Dropped in a backoff sleep between failed listings.
-    client.failing_lists.store(usize::MAX, Ordering::SeqCst);
+    // Dropped in a backoff sleep between failed subscriptions.
     let mut discovery = discover(client.clone());
+    quiet(&mut discovery, Duration::from_millis(100)).await;
+    client
+        .failing_subscribes
+        .store(usize::MAX, Ordering::SeqCst);
+    let before = client.subscribes.load(Ordering::SeqCst);
+    client.end_streams();
     quiet(&mut discovery, Duration::from_secs(2)).await;
-    assert!(client.lists.load(Ordering::SeqCst) >= 2);
+    assert!(client.subscribes.load(Ordering::SeqCst) >= before + 2);
     drop(discovery);
     assert_eq!(client.live_subscriptions.load(Ordering::SeqCst), 0);
 }

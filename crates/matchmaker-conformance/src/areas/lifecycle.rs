@@ -47,11 +47,6 @@ pub(crate) fn trials(plan: &Plan) -> Vec<Trial> {
             metadata_is_stored_with_the_registration_and_read_back_by_list,
         ),
         plan.backend(
-            "heartbeat::a_join_event_carries_the_metadata_the_host_registered_with",
-            &[Need::Heartbeat, Need::SharedRegistry],
-            a_join_event_carries_the_metadata_the_host_registered_with,
-        ),
-        plan.backend(
             "heartbeat::send_heartbeats_during_concurrent_registration_succeeds",
             &[Need::Heartbeat],
             send_heartbeats_during_concurrent_registration_succeeds,
@@ -252,37 +247,6 @@ async fn metadata_is_stored_with_the_registration_and_read_back_by_list(cx: Cont
         listed(&*b).await?,
         expected,
     )
-}
-
-/// Not in the original: another instance's membership stream reports a join with the
-/// metadata it was registered with, and a host registered without any with none.
-async fn a_join_event_carries_the_metadata_the_host_registered_with(cx: Context) -> Outcome {
-    let a = cx.registry().await?;
-    let b = cx.registry().await?;
-    let mut events = b.subscribe(Some("t")).step("subscribe(Some(\"t\"))")?;
-    let zone: Metadata = [("zone".to_owned(), "eu-1b".to_owned())].into();
-    a.register_with("t", "h1", zone.clone())
-        .await
-        .step("register_with(t, h1, {zone})")?;
-    a.register("t", "h2").await.step("register(t, h2)")?;
-    let mut joined = std::collections::BTreeMap::new();
-    let deadline = tokio::time::Instant::now() + PROPAGATION_LIMIT;
-    while joined.len() < 2 {
-        let event = tokio::time::timeout_at(deadline, futures_util::StreamExt::next(&mut events))
-            .await
-            .map_err(|_| {
-                format!("B's stream within {PROPAGATION_LIMIT:?}: joins seen {joined:?}")
-            })?;
-        match event {
-            Some(matchmaker_core::MembershipEvent::Joined { host, metadata, .. }) => {
-                joined.insert(host, (*metadata).clone());
-            }
-            Some(_) => {}
-            None => return Err("B's membership stream ended".into()),
-        }
-    }
-    let expected = [("h1".to_owned(), zone), ("h2".to_owned(), Metadata::new())].into();
-    expect_eq("the joins B saw, with their metadata", joined, expected)
 }
 
 /// `(host, metadata)` of every registration of topic `t` that `registry` lists.

@@ -7,6 +7,7 @@ mod exchange;
 mod heartbeat;
 mod input;
 mod lifecycle;
+mod membership;
 mod static_rules;
 mod ttl;
 
@@ -22,6 +23,7 @@ pub(crate) fn all(plan: &Plan) -> Vec<Trial> {
         backend_rules::trials(plan),
         heartbeat::trials(plan),
         lifecycle::trials(plan),
+        membership::trials(plan),
         static_rules::trials(plan),
         ttl::trials(plan),
         input::trials(plan),

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use matchmaker_conformance::{Capabilities, Factory, Flavor};
 use matchmaker_core::{
     Error, HeartbeatBackend, HeartbeatConfig, HeartbeatMatchMaker, HostDirectory, MatchMaker,
-    MembershipEvent, Metadata, Registration, Result,
+    MembershipEvent, MembershipHub, Metadata, Registration, Result,
 };
 use tokio::time::Instant;
 
@@ -38,24 +38,40 @@ pub enum Defect {
     DrainKeepsTheRecords,
     /// Join events carry no metadata.
     JoinsWithoutMetadata,
+    /// Membership streams start with the changes, without the snapshot of the members.
+    StreamWithoutSnapshot,
 }
+
+type Records = HashMap<(String, String), Instant>;
 
 /// One namespace's registry: `(topic, host)` -> expiry deadline.
 pub struct FakeRegistry {
     ttl: Duration,
     defect: Option<Defect>,
-    records: Mutex<HashMap<(String, String), Instant>>,
+    records: Arc<Mutex<Records>>,
     /// The metadata each pair was last registered with.
-    metadata: Mutex<HashMap<(String, String), Metadata>>,
-    /// Joins, for `subscribe`.
-    events: tokio::sync::broadcast::Sender<MembershipEvent>,
+    metadata: Arc<Mutex<HashMap<(String, String), Metadata>>>,
+    /// Joins and explicit leaves (not expiries), published under the `records` lock.
+    hub: Arc<MembershipHub>,
 }
 
 impl FakeRegistry {
-    fn records(&self) -> MutexGuard<'_, HashMap<(String, String), Instant>> {
+    fn records(&self) -> MutexGuard<'_, Records> {
         self.records
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Removes the pairs `doomed` picks, publishing a leave for each (under the lock).
+    fn remove_where(&self, doomed: impl Fn(&(String, String)) -> bool) {
+        let mut records = self.records();
+        records.retain(|pair, _| {
+            if doomed(pair) {
+                self.hub.publish(MembershipEvent::left(&*pair.0, &*pair.1));
+                return false;
+            }
+            true
+        });
     }
 
     fn has(&self, defect: Defect) -> bool {
@@ -127,11 +143,11 @@ impl HeartbeatBackend for FakeRegistry {
     async fn backend_register(&self, registration: &Registration) -> Result<()> {
         tokio::task::yield_now().await;
         let deadline = self.deadline();
-        let joined = self
-            .records()
+        self.remember_metadata(registration);
+        let mut records = self.records();
+        let joined = records
             .insert(Self::pair(registration), deadline)
             .is_none_or(|before| before <= Instant::now());
-        self.remember_metadata(registration);
         if joined {
             let metadata = if self.has(Defect::JoinsWithoutMetadata) {
                 Arc::default()
@@ -140,8 +156,7 @@ impl HeartbeatBackend for FakeRegistry {
             };
             let event =
                 MembershipEvent::joined(&*registration.topic, &*registration.host, metadata);
-            // No subscriber is not an error.
-            let _ = self.events.send(event);
+            self.hub.publish(event);
         }
         Ok(())
     }
@@ -156,10 +171,10 @@ impl HeartbeatBackend for FakeRegistry {
     async fn backend_unregister(&self, registration: &Registration) -> Result<()> {
         tokio::task::yield_now().await;
         if self.has(Defect::UnregisterRemovesTheWholeHost) {
-            self.records()
-                .retain(|(_, host), _| *host != registration.host);
+            self.remove_where(|(_, host)| *host == registration.host);
         } else {
-            self.records().remove(&Self::pair(registration));
+            let pair = Self::pair(registration);
+            self.remove_where(|candidate| *candidate == pair);
         }
         Ok(())
     }
@@ -192,9 +207,9 @@ impl HeartbeatBackend for FakeRegistry {
     async fn expire(&self, topic: &str, host: &str) -> Result<()> {
         tokio::task::yield_now().await;
         if self.has(Defect::ExpireRemovesTheWholeTopic) {
-            self.records().retain(|(t, _), _| t != topic);
+            self.remove_where(|(t, _)| t == topic);
         } else {
-            self.records().remove(&(topic.to_owned(), host.to_owned()));
+            self.remove_where(|(t, h)| t == topic && h == host);
         }
         Ok(())
     }
@@ -204,10 +219,9 @@ impl HeartbeatBackend for FakeRegistry {
     async fn drain(&self, registrations: &[Registration]) -> Result<()> {
         tokio::task::yield_now().await;
         if !self.has(Defect::DrainKeepsTheRecords) {
-            let mut records = self.records();
-            for registration in registrations {
-                records.remove(&Self::pair(registration));
-            }
+            let doomed: std::collections::HashSet<_> =
+                registrations.iter().map(Self::pair).collect();
+            self.remove_where(|pair| doomed.contains(pair));
         }
         Ok(())
     }
@@ -240,24 +254,42 @@ impl HeartbeatBackend for FakeRegistry {
         infos.sort_by(|a, b| (&a.topic, &a.host).cmp(&(&b.topic, &b.host)));
         Ok(infos)
     }
-    /// Joins only (leaves are not reported): enough for the trials that read the stream.
+    /// Joins and explicit leaves (expiries are not reported): enough for the trials that read
+    /// the stream.
     fn subscribe(&self, topic: Option<&str>) -> Result<matchmaker_core::MembershipStream> {
-        let topic = topic.map(str::to_owned);
-        let events = self.events.subscribe();
-        Ok(Box::pin(futures_util::stream::unfold(
-            events,
-            move |mut events| {
-                let topic = topic.clone();
-                async move {
-                    loop {
-                        let event = events.recv().await.ok()?;
-                        if topic.as_deref().is_none_or(|topic| topic == event.topic()) {
-                            return Some((event, events));
-                        }
-                    }
-                }
-            },
-        )))
+        let (records, metadata, hub) = (
+            self.records.clone(),
+            self.metadata.clone(),
+            self.hub.clone(),
+        );
+        let stream = self.hub.subscribe(topic, move |topic| {
+            let now = Instant::now();
+            let records = records
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let metadata = metadata
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let members = records
+                .iter()
+                .filter(|((t, _), deadline)| {
+                    topic.is_none_or(|topic| t == topic) && **deadline > now
+                })
+                .map(|(pair, _)| {
+                    let data = metadata.get(pair).cloned().unwrap_or_default();
+                    Registration::with_metadata(&*pair.0, &*pair.1, data)
+                })
+                .collect();
+            let snapshot = hub.snapshot(members);
+            async move { Some(snapshot) }
+        });
+        if self.has(Defect::StreamWithoutSnapshot) {
+            let changes = futures_util::StreamExt::filter(stream, |event| {
+                std::future::ready(!matches!(event, MembershipEvent::Snapshot { .. }))
+            });
+            return Ok(Box::pin(changes));
+        }
+        Ok(stream)
     }
 }
 
@@ -300,9 +332,9 @@ impl FakeFactory {
                 Arc::new(FakeRegistry {
                     ttl: self.ttl,
                     defect: self.defect,
-                    records: Mutex::new(HashMap::new()),
-                    metadata: Mutex::new(HashMap::new()),
-                    events: tokio::sync::broadcast::channel(1024).0,
+                    records: Arc::default(),
+                    metadata: Arc::default(),
+                    hub: Arc::default(),
                 })
             })
             .clone();

@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use crate::heartbeat::Metadata;
 use crate::{key, MembershipStream, Result};
 
-/// One `(topic, host)` registration of this process, with its metadata.
+/// One `(topic, host)` registration with its metadata: what this process registers, and what a
+/// membership snapshot ([`crate::MembershipEvent::Snapshot`]) lists.
 ///
 /// Its identity is the pair: equality, order and hashing look at `topic` and `host` only, so
 /// a set of registrations holds one per pair and registering a pair again with other metadata

@@ -1,12 +1,9 @@
-//! A real memory registry with the faults the discovery tests need: listings that fail,
-//! subscription streams that pause (like a watch on an unreachable server) or end, and a
-//! hook that changes the registry while a listing is in flight.
+//! A real memory registry with the faults the discovery tests need: subscriptions that fail,
+//! and subscription streams that pause (like a watch on an unreachable server) or end.
 #![allow(dead_code)] // each test file uses a part
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -29,20 +26,17 @@ pub fn member_of(registry: &MemoryRegistry) -> Arc<MemoryMatchMaker> {
     Arc::new(matchmaker_memory::connect(registry, config()).unwrap())
 }
 
-type Hook = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
-
 /// The client's registry: a memory matchmaker with faults switched on by the test.
 pub struct Faulty {
     inner: MemoryMatchMaker,
-    /// How many of the next listings fail with `Error::Unavailable`.
-    pub failing_lists: AtomicUsize,
-    /// Every listing fails with `Error::Unauthorized` (a permanent error).
-    pub refuse_lists: AtomicBool,
-    /// Listings made so far, failed ones included.
-    pub lists: AtomicUsize,
+    /// How many of the next subscriptions fail with `Error::Unavailable`.
+    pub failing_subscribes: AtomicUsize,
+    /// Every subscription fails with `Error::Unauthorized` (a permanent error).
+    pub refuse_subscribes: AtomicBool,
+    /// Subscriptions made so far, failed ones included.
+    pub subscribes: AtomicUsize,
     /// Subscription streams alive right now.
     pub live_subscriptions: Arc<AtomicUsize>,
-    during_list: Mutex<Option<Hook>>,
     paused: watch::Sender<bool>,
     ended: watch::Sender<u64>,
 }
@@ -51,22 +45,13 @@ impl Faulty {
     pub fn new(registry: &MemoryRegistry) -> Arc<Faulty> {
         Arc::new(Faulty {
             inner: matchmaker_memory::connect(registry, config()).unwrap(),
-            failing_lists: AtomicUsize::new(0),
-            refuse_lists: AtomicBool::new(false),
-            lists: AtomicUsize::new(0),
+            failing_subscribes: AtomicUsize::new(0),
+            refuse_subscribes: AtomicBool::new(false),
+            subscribes: AtomicUsize::new(0),
             live_subscriptions: Arc::new(AtomicUsize::new(0)),
-            during_list: Mutex::new(None),
             paused: watch::channel(false).0,
             ended: watch::channel(0).0,
         })
-    }
-
-    /// Runs `hook` inside the next listing, before the registry is read: a change racing it.
-    pub fn during_next_list<F>(&self, hook: impl FnOnce() -> F + Send + 'static)
-    where
-        F: Future<Output = ()> + Send + 'static,
-    {
-        *self.during_list.lock().unwrap() = Some(Box::new(move || Box::pin(hook())));
     }
 
     /// From now on subscription streams deliver nothing, as a watch on an unreachable server.
@@ -74,8 +59,10 @@ impl Faulty {
         self.paused.send_replace(true);
     }
 
-    /// Ends the subscription streams open now (later ones are not affected).
+    /// Ends the subscription streams open now; later ones are neither paused nor ended (the
+    /// server is back).
     pub fn end_streams(&self) {
+        self.paused.send_replace(false);
         self.ended.send_modify(|generation| *generation += 1);
     }
 }
@@ -95,27 +82,23 @@ impl Registry for Faulty {
     }
 
     async fn list(&self, topic: Option<&str>) -> Result<Vec<RegistrationInfo>> {
-        self.lists.fetch_add(1, Ordering::SeqCst);
-        let hook = self.during_list.lock().unwrap().take();
-        if let Some(hook) = hook {
-            hook().await;
-        }
-        if self.refuse_lists.load(Ordering::SeqCst) {
+        Registry::list(&self.inner, topic).await
+    }
+
+    fn subscribe(&self, topic: Option<&str>) -> Result<MembershipStream> {
+        self.subscribes.fetch_add(1, Ordering::SeqCst);
+        if self.refuse_subscribes.load(Ordering::SeqCst) {
             return Err(Error::Unauthorized {
                 backend: "faulty-memory",
                 message: "no token".into(),
             });
         }
-        let failing = self
-            .failing_lists
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        let failing =
+            self.failing_subscribes
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
         if failing.is_ok() {
             return Err(Error::unavailable("faulty-memory", "connection refused"));
         }
-        Registry::list(&self.inner, topic).await
-    }
-
-    fn subscribe(&self, topic: Option<&str>) -> Result<MembershipStream> {
         let events = Registry::subscribe(&self.inner, topic)?;
         self.live_subscriptions.fetch_add(1, Ordering::SeqCst);
         let guard = LiveGuard(self.live_subscriptions.clone());
