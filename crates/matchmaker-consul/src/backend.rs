@@ -3,9 +3,9 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use matchmaker_core::Result;
+use matchmaker_core::{CacheStatus, Result};
 
 use crate::cache::{CacheContext, Members, Snapshot, TopicCache};
 use crate::client::{ConsulClient, Lane};
@@ -16,17 +16,6 @@ use crate::watcher::Watchers;
 
 /// How long a lookup or a (un)registration waits for the cache to catch up, at most.
 const SETTLE_BOUND: Duration = Duration::from_secs(3);
-
-/// Health of the lookup cache, for dashboards and readiness probes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CacheStatus {
-    /// True when the last request to the agent got an answer.
-    pub connected: bool,
-    /// Since when some cached topic could not be refreshed (its last known hosts are served).
-    pub stale_since: Option<Instant>,
-    /// How many service names the cache holds (all fed by one blocking query).
-    pub watched_services: usize,
-}
 
 /// The Consul backend; wrap it in [`crate::ConsulMatchMaker`] (see [`crate::connect`]).
 ///
@@ -78,11 +67,12 @@ impl ConsulBackend {
 
     /// Connection and staleness of the lookup cache.
     pub fn cache_status(&self) -> CacheStatus {
-        let (stale_since, watched_services) = self.watchers.staleness();
+        let (stale_since, topics, position) = self.watchers.staleness();
         CacheStatus {
             connected: self.registrar.is_connected() && self.watchers.context.client.is_connected(),
             stale_since,
-            watched_services,
+            position,
+            topics,
         }
     }
 

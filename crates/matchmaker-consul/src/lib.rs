@@ -99,11 +99,12 @@ mod watcher;
 mod wire;
 
 pub use crate::url::URL_SCHEMES;
-pub use backend::{CacheStatus, ConsulBackend};
+pub use backend::ConsulBackend;
 pub use client::MAX_AGENT_CONNECTIONS;
 pub use config::{
     ConsulConfig, Scheme, TlsConfig, MAX_BLOCKING_WAIT, MIN_DEREGISTER_CRITICAL_AFTER, TOKEN_ENV,
 };
+pub use matchmaker_core::CacheStatus;
 
 use matchmaker_core::{HeartbeatMatchMaker, Result};
 

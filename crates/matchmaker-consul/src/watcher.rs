@@ -113,14 +113,16 @@ impl Watchers {
         self.reset.notify_one();
     }
 
-    /// The oldest staleness among the caches, and how many there are.
-    pub fn staleness(&self) -> (Option<Instant>, usize) {
+    /// The oldest staleness among the caches, how many there are, and the index of the last
+    /// answer (0 before the first).
+    pub fn staleness(&self) -> (Option<Instant>, usize, u64) {
+        let index = lock(&self.latest).as_ref().map_or(0, |(_, index)| *index);
         let caches = self.caches();
         let stale = caches
             .values()
             .filter_map(|cache| cache.snapshot().stale_since)
             .min();
-        (stale, caches.len())
+        (stale, caches.len(), index)
     }
 
     /// Watches every topic of the namespace from now on (for `subscribe(None)`).

@@ -37,6 +37,7 @@
 #![deny(missing_docs)]
 
 mod binding;
+mod cache_status;
 mod display_spoofing;
 mod error;
 mod exchange;
@@ -51,6 +52,7 @@ mod static_matchmaker;
 pub mod telemetry;
 
 pub use binding::{Binding, DirectBinding, FanoutBinding, TopicBinding};
+pub use cache_status::CacheStatus;
 pub use error::{io_error_text, BoxError, Cause, Error, InvalidKeyReason, Result};
 pub use exchange::{DirectExchange, Exchange, LocalhostExchange, StubExchange};
 pub use heartbeat::{

@@ -7,7 +7,7 @@ use matchmaker_core::{Registration, Result};
 use tokio::sync::RwLock;
 use tokio::task::JoinHandle;
 
-use crate::cache::{CacheStatus, CachedEntry, RegistrationCache};
+use crate::cache::{CachedEntry, RegistrationCache};
 use crate::config::EtcdConfig;
 use crate::connection::connect_client;
 use crate::errors::BACKEND;
@@ -15,6 +15,7 @@ use crate::lease::LeaseKeeper;
 use crate::listing::list_prefix;
 use crate::naming::KeySpace;
 use crate::watcher::PrefixWatcher;
+use matchmaker_core::CacheStatus;
 
 /// The etcd registry behind an [`crate::EtcdMatchMaker`]: implements the core's
 /// `HeartbeatBackend` and `HostDirectory`.

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use matchmaker_core::heartbeat::{choose_among, Choose};
-use matchmaker_core::{MembershipEvent, MembershipHub, MembershipStream, Registration};
+use matchmaker_core::{
+    CacheStatus, MembershipEvent, MembershipHub, MembershipStream, Registration,
+};
 use tokio::sync::watch;
 
 /// One registration as the cache knows it.
@@ -26,20 +28,18 @@ pub(crate) struct CachedEntry {
     pub(crate) metadata: Option<std::sync::Arc<matchmaker_core::Metadata>>,
 }
 
-/// Whether lookups are being served from an up-to-date cache.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CacheStatus {
-    /// True while the watch is established and feeding the cache.
-    pub connected: bool,
-    /// When the watch was lost, while it is down: lookups may be stale since then.
-    pub stale_since: Option<Instant>,
+/// The cache's freshness; `topics` is counted when asked.
+#[derive(Debug, Clone, Copy)]
+struct Freshness {
+    connected: bool,
+    stale_since: Option<Instant>,
     /// The etcd revision the cache reflects.
-    pub revision: i64,
+    revision: i64,
 }
 
 struct State {
     topics: HashMap<String, BTreeMap<String, CachedEntry>>,
-    status: CacheStatus,
+    status: Freshness,
     /// Joins and leaves, published under this state's lock.
     hub: MembershipHub,
     /// How many entries were ever removed: while it stands still, nothing can have gone
@@ -59,7 +59,7 @@ impl RegistrationCache {
         RegistrationCache {
             state: Arc::new(Mutex::new(State {
                 topics: HashMap::new(),
-                status: CacheStatus {
+                status: Freshness {
                     connected: false,
                     stale_since: Some(Instant::now()),
                     revision: 0,
@@ -144,7 +144,13 @@ impl RegistrationCache {
     }
 
     pub(crate) fn status(&self) -> CacheStatus {
-        self.state().status
+        let state = self.state();
+        CacheStatus {
+            connected: state.status.connected,
+            stale_since: state.status.stale_since,
+            position: u64::try_from(state.status.revision).unwrap_or(0),
+            topics: state.topics.len(),
+        }
     }
 
     /// Records a put at `entry.mod_revision`, unless a newer change is already known.
@@ -333,7 +339,8 @@ mod tests {
         cache.apply_put("t", "mine", entry(9));
         cache.replace_all(vec![("t".into(), "other".into(), entry(4))], 7);
         assert_eq!(cache.hosts("t"), ["mine", "other"]);
-        assert_eq!(cache.status().revision, 7);
+        assert_eq!(cache.status().position, 7);
+        assert_eq!(cache.status().topics, 1);
     }
 
     #[tokio::test]

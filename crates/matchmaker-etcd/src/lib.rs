@@ -86,8 +86,8 @@ mod wire;
 mod writes;
 
 pub use backend::EtcdBackend;
-pub use cache::CacheStatus;
 pub use config::{EtcdConfig, EtcdTls, DEFAULT_ENDPOINT, DEFAULT_PREFIX, MIN_ETCD_TTL};
+pub use matchmaker_core::CacheStatus;
 pub use url::SCHEME;
 
 use matchmaker_core::{HeartbeatMatchMaker, Result};
