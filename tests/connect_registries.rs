@@ -175,6 +175,16 @@ fn subscribe_sees_join_and_leave(backend: Backend, server: String) -> Result<(),
     block_on(async move {
         let watcher = connect(&url).await?;
         let mut events = watcher.subscribe(Some("conductor"))?;
+        // The stream starts with the topic's members (none yet in this fresh namespace): once
+        // it is read, a registration can only arrive as a join.
+        let first = tokio::time::timeout(PATIENCE, events.next()).await;
+        let snapshot_is_empty = matches!(
+            &first,
+            Ok(Some(MembershipEvent::Snapshot { members, lagged: false })) if members.is_empty()
+        );
+        check(snapshot_is_empty, || {
+            format!("the first item is {first:?}, not an empty snapshot")
+        })?;
         let node = connect(&url).await?;
         node.register("conductor", "node2").await?;
         node.start_heartbeat()?;

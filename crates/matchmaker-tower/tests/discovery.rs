@@ -216,6 +216,9 @@ async fn a_failing_resubscription_is_retried_with_backoff_and_removes_nothing_me
     let worker = member_of(&registry);
     worker.register(TOPIC, "10.0.0.1:7000").await.unwrap();
     worker.register(TOPIC, "10.0.0.2:7000").await.unwrap();
+    // The backoff below takes up to 1.9 s of the 2 s TTL: heartbeats keep 10.0.0.1 alive
+    // through it and the quiet check after it.
+    worker.start_heartbeat().unwrap();
     let client = Faulty::new(&registry);
     let backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(1));
     let mut discovery = discover(client.clone()).with_backoff(backoff);
