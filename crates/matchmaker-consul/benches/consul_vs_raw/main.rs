@@ -9,6 +9,7 @@
 
 mod heartbeat;
 mod lookup;
+mod register;
 mod scale;
 
 use std::process::ExitCode;
@@ -60,6 +61,7 @@ async fn run(address: &str, agent_port: u16) -> BenchResult<Vec<report::Comparis
         lookup::compare(address, &raw, &base).await?,
         heartbeat::compare(address, &raw, &base).await?,
     ];
+    comparisons.extend(register::compare(address, &raw, &base).await?);
     comparisons.extend(scale::compare(address, agent_port, &raw, &base).await?);
     Ok(comparisons)
 }

@@ -7,10 +7,12 @@
 //! nothing and exits at once. Without an etcd binary it prints why and skips, or fails when
 //! `MATCHMAKER_TEST_REQUIRED=1`.
 
+mod allocations;
 mod heartbeat;
 mod lookup;
 mod lookup_scale;
 mod register;
+mod sync_scale;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -21,6 +23,9 @@ use matchmaker_testkit::etcd::{EtcdOptions, EtcdServer};
 
 use matchmaker_testkit::bench as report;
 use report::BenchResult;
+
+#[global_allocator]
+static ALLOCATOR: allocations::Counting = allocations::Counting;
 
 /// Long enough that no lease expires during the run, since no background heartbeat runs.
 const TTL: Duration = Duration::from_secs(60);
@@ -52,7 +57,8 @@ async fn run(endpoints: &[String]) -> BenchResult<Vec<report::Comparison>> {
     let mut rows = vec![lookup::compare(endpoints, raw.clone()).await?];
     rows.extend(lookup_scale::compare(endpoints, raw.clone()).await?);
     rows.extend(heartbeat::compare(endpoints, raw.clone()).await?);
-    rows.extend(register::compare(endpoints, raw).await?);
+    rows.extend(register::compare(endpoints, raw.clone()).await?);
+    rows.extend(sync_scale::compare(endpoints, raw).await?);
     Ok(rows)
 }
 
