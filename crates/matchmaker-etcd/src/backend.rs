@@ -39,7 +39,7 @@ pub struct EtcdBackend {
     pub(crate) keys: KeySpace,
     pub(crate) cache: RegistrationCache,
     pub(crate) lease: LeaseKeeper,
-    pub(crate) instance: String,
+    pub(crate) instance: std::sync::Arc<str>,
     pub(crate) metadata: BTreeMap<String, String>,
     /// This process's registrations: what must exist in etcd. Locked only for the moment of
     /// reading or changing it, never across a request.
@@ -105,7 +105,7 @@ impl EtcdBackend {
             keys,
             cache,
             lease,
-            instance,
+            instance: instance.into(),
             metadata: config.metadata.clone(),
             owned: std::sync::Mutex::new(BTreeSet::new()),
             write_gate: RwLock::new(()),

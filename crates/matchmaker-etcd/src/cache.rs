@@ -15,13 +15,16 @@ use matchmaker_core::{
 };
 use tokio::sync::watch;
 
+use crate::instance_names::InstanceNames;
+
 /// One registration as the cache knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CachedEntry {
     /// The lease the key is attached to (0: none).
     pub(crate) lease: i64,
-    /// The writer's instance id, when the value parsed.
-    pub(crate) instance: Option<String>,
+    /// The writer's instance id, when the value parsed: one copy per writer, shared by its
+    /// entries ([`InstanceNames`]).
+    pub(crate) instance: Option<Arc<str>>,
     /// Revision of the last change to this key.
     pub(crate) mod_revision: i64,
     /// The registration's metadata, when it has any (None costs one word per entry).
@@ -42,6 +45,8 @@ struct State {
     status: Freshness,
     /// Joins and leaves, published under this state's lock.
     hub: MembershipHub,
+    /// The writers' instance ids the entries share.
+    instances: InstanceNames,
     /// How many entries were ever removed: while it stands still, nothing can have gone
     /// missing (what the heartbeat's healing check relies on to skip its scan).
     removals: u64,
@@ -65,6 +70,7 @@ impl RegistrationCache {
                     revision: 0,
                 },
                 hub: MembershipHub::new(),
+                instances: InstanceNames::new(),
                 removals: 0,
             })),
             connected: Arc::new(watch::Sender::new(false)),
@@ -154,8 +160,9 @@ impl RegistrationCache {
     }
 
     /// Records a put at `entry.mod_revision`, unless a newer change is already known.
-    pub(crate) fn apply_put(&self, topic: &str, host: &str, entry: CachedEntry) {
+    pub(crate) fn apply_put(&self, topic: &str, host: &str, mut entry: CachedEntry) {
         let mut state = self.state();
+        entry.instance = entry.instance.map(|name| state.instances.share(name));
         let hosts = state.topics.entry(topic.to_owned()).or_default();
         let joined = match hosts.get(host) {
             Some(existing) if existing.mod_revision > entry.mod_revision => return,
@@ -193,7 +200,8 @@ impl RegistrationCache {
     pub(crate) fn replace_all(&self, listed: Vec<(String, String, CachedEntry)>, revision: i64) {
         let mut state = self.state();
         let mut fresh: HashMap<String, BTreeMap<String, CachedEntry>> = HashMap::new();
-        for (topic, host, entry) in listed {
+        for (topic, host, mut entry) in listed {
+            entry.instance = entry.instance.map(|name| state.instances.share(name));
             fresh.entry(topic).or_default().insert(host, entry);
         }
         let mut events = Vec::new();

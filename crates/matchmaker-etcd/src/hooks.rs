@@ -265,7 +265,7 @@ impl HeartbeatBackend for EtcdBackend {
                     host,
                     alive: entry.lease == 0 || ttl_left.is_some(),
                     ttl_left,
-                    instance: entry.instance,
+                    instance: entry.instance.map(|name| name.to_string()),
                     metadata: entry
                         .metadata
                         .map(|metadata| (*metadata).clone())

@@ -75,6 +75,7 @@ mod config;
 mod connection;
 mod errors;
 mod hooks;
+mod instance_names;
 mod lease;
 mod listing;
 mod members;

@@ -96,7 +96,7 @@ pub(crate) fn decode(keys: &KeySpace, kv: &KeyValue) -> Option<(String, String, 
     let record = RegistrationRecord::parse(kv.value());
     let (instance, metadata) = match record {
         Some(record) => (
-            Some(record.instance),
+            Some(std::sync::Arc::from(record.instance)),
             record
                 .metadata
                 .filter(|metadata| !metadata.is_empty())
