@@ -82,6 +82,20 @@ pub async fn timed(operation: impl Future<Output = BenchResult<()>>) -> BenchRes
     Ok(started.elapsed())
 }
 
+/// How long `calls` take when all run at once; the first error fails the round.
+pub async fn timed_concurrently<T, E>(
+    calls: impl IntoIterator<Item = impl Future<Output = Result<T, E>>>,
+) -> BenchResult<Duration>
+where
+    E: std::error::Error + 'static,
+{
+    timed(async {
+        futures_util::future::try_join_all(calls).await?;
+        Ok(())
+    })
+    .await
+}
+
 /// One measured operation and the baseline it is judged against.
 #[derive(Debug)]
 pub struct Comparison {

@@ -4,7 +4,7 @@
 
 use matchmaker_core::MatchMaker;
 
-use crate::report::{timed, BenchResult, Comparison, Samples};
+use crate::report::{timed, timed_concurrently, BenchResult, Comparison, Samples};
 
 const REGISTRATIONS: usize = 200;
 const TOPICS: usize = 10;
@@ -22,15 +22,11 @@ pub async fn compare(
     for round in 0..ROUNDS {
         let pairs = pairs_of(&format!("concurrent-{round}"));
         concurrent.push(
-            timed(async {
-                let calls = pairs
+            timed_concurrently(
+                pairs
                     .iter()
-                    .map(|(topic, host)| matchmaker.register(topic, host));
-                for outcome in futures_util::future::join_all(calls).await {
-                    outcome?;
-                }
-                Ok(())
-            })
+                    .map(|(topic, host)| matchmaker.register(topic, host)),
+            )
             .await?,
         );
         let pairs = pairs_of(&format!("bulk-{round}"));

@@ -8,7 +8,7 @@ use etcd_client::Client;
 use matchmaker_core::MatchMaker;
 use matchmaker_etcd::EtcdMatchMaker;
 
-use crate::report::{interleaved, timed, BenchResult, Comparison, Samples};
+use crate::report::{interleaved, timed, timed_concurrently, BenchResult, Comparison, Samples};
 
 const REGISTRATIONS: usize = 1000;
 const TOPICS: usize = 10;
@@ -84,15 +84,11 @@ async fn concurrent_registers(endpoints: &[String], raw: &mut Client) -> BenchRe
             .map(|index| crate::pair(&tag, index, TOPICS))
             .collect();
         measured.push(
-            timed(async {
-                let calls = pairs
+            timed_concurrently(
+                pairs
                     .iter()
-                    .map(|(topic, host)| matchmaker.register(topic, host));
-                for outcome in futures_util::future::join_all(calls).await {
-                    outcome?;
-                }
-                Ok(())
-            })
+                    .map(|(topic, host)| matchmaker.register(topic, host)),
+            )
             .await?,
         );
         reference.push(timed(raw_transactions(raw, &pairs)).await?);
