@@ -21,9 +21,19 @@ pub(crate) async fn list_prefix(
     client: &Client,
     keys: &KeySpace,
 ) -> Result<(Vec<(String, String, CachedEntry)>, i64)> {
+    list_in_pages_of(client, keys, PAGE_SIZE).await
+}
+
+/// [`list_prefix`] in pages of `page_size` keys, starting over (a few times) when etcd
+/// compacted the pinned revision between two pages.
+async fn list_in_pages_of(
+    client: &Client,
+    keys: &KeySpace,
+    page_size: i64,
+) -> Result<(Vec<(String, String, CachedEntry)>, i64)> {
     let mut attempt = 0;
     loop {
-        match list_pages(client, keys, PAGE_SIZE).await {
+        match list_pages(client, keys, page_size).await {
             Err(error) if is_compacted(&error) && attempt < COMPACTED_RETRIES => {
                 attempt += 1;
                 tracing::debug!(backend = BACKEND, %error, "listing outlived its revision; starting over");
@@ -35,7 +45,7 @@ pub(crate) async fn list_prefix(
 }
 
 /// Pages of `page_size` keys: the first at the current revision, the rest pinned to it.
-pub(crate) async fn list_pages(
+async fn list_pages(
     client: &Client,
     keys: &KeySpace,
     page_size: i64,
@@ -146,7 +156,8 @@ mod tests {
             .unwrap()
             .revision();
 
-        let (entries, revision) = list_pages(&client, &keys, 3).await.unwrap();
+        // Other tests compact the shared etcd: the listing starts over then, as it does in use.
+        let (entries, revision) = list_in_pages_of(&client, &keys, 3).await.unwrap();
         assert_eq!(entries.len(), 10);
         assert!(revision >= written, "{revision} < {written}");
         let mut hosts: Vec<&str> = entries.iter().map(|(_, host, _)| host.as_str()).collect();
