@@ -19,7 +19,7 @@ use crate::{ConnectConfig, Registry};
 /// use matchmaker::MatchMaker;
 /// let matchmaker = matchmaker::connect("localhost://node1").await.unwrap();
 /// let routes = matchmaker.queues("scheduler").await.unwrap();
-/// assert_eq!(routes[0].queue, "scheduler.node1");
+/// assert_eq!(routes[0].queue(), "scheduler.node1");
 /// # });
 /// ```
 pub async fn connect(url: &str) -> Result<Box<dyn Registry>> {

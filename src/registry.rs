@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use matchmaker_core::{
     Binding, Error, Exchange, HeartbeatConfig, MatchMaker, MembershipStream, Registration,
-    RegistrationInfo, Registry, Result, Route, StaticMatchMaker,
+    RegistrationInfo, Registry, Result, Routes, StaticMatchMaker,
 };
 
 /// A [`StaticMatchMaker`] that knows which scheme built it, so errors can name it.
@@ -76,7 +76,7 @@ impl MatchMaker for NamedStaticMatchMaker {
     fn add_binding(&self, binding: Arc<dyn Binding>, exchange: Arc<dyn Exchange>, last: bool) {
         self.inner.add_binding(binding, exchange, last);
     }
-    async fn queues(&self, key: &str) -> Result<Vec<Route>> {
+    async fn queues(&self, key: &str) -> Result<Routes> {
         self.inner.queues(key).await
     }
     async fn drain(&self, timeout: std::time::Duration) -> Result<()> {

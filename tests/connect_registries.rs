@@ -135,7 +135,7 @@ async fn wait_for_hosts(
     let deadline = Instant::now() + PATIENCE;
     loop {
         let routes = registry.queues(&format!("fanout~{topic}")).await?;
-        let hosts: Vec<String> = routes.into_iter().filter_map(|r| r.host).collect();
+        let hosts: Vec<String> = routes.hosts().map(str::to_owned).collect();
         if hosts == expected {
             return Ok(());
         }

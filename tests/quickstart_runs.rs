@@ -71,7 +71,7 @@ async fn three_hosts_share_lookups_and_a_silent_host_leaves_only_after_its_ttl()
     let one = asker.queues("scheduler").await.unwrap();
     assert_eq!(one.len(), 1);
     let host = one[0].host.clone().unwrap();
-    assert_eq!(one[0].queue, format!("scheduler.{host}"));
+    assert_eq!(one[0].queue(), format!("scheduler.{host}"));
     assert_eq!(
         asker.queues("scheduler.node3").await.unwrap(),
         [Route::new("scheduler.node3", "node3")]

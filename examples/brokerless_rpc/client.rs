@@ -1,6 +1,6 @@
 //! The client: asks the matchmaker where to send, then talks to workers directly.
 
-use matchmaker::Registry;
+use matchmaker::{Registry, Route};
 
 use super::wire::{request, Pattern};
 
@@ -25,8 +25,8 @@ impl Client<'_> {
     /// Cast: one worker of the topic, picked by the matchmaker (random by default).
     pub async fn cast(&self, body: &str) -> matchmaker::Result<Option<Delivery>> {
         let routes = self.matchmaker.queues(&self.topic).await?;
-        Ok(match routes.first().and_then(|route| route.host.clone()) {
-            Some(worker) => Some(send(worker, Pattern::Cast, body).await),
+        Ok(match routes.first().and_then(Route::host) {
+            Some(worker) => Some(send(worker.to_owned(), Pattern::Cast, body).await),
             None => None,
         })
     }
@@ -40,8 +40,8 @@ impl Client<'_> {
         }
         let key = format!("{}.{host}", self.topic);
         let routes = self.matchmaker.queues(&key).await?;
-        Ok(match routes.first().and_then(|route| route.host.clone()) {
-            Some(worker) => Some(send(worker, Pattern::Call, body).await),
+        Ok(match routes.first().and_then(Route::host) {
+            Some(worker) => Some(send(worker.to_owned(), Pattern::Call, body).await),
             None => None,
         })
     }
@@ -53,9 +53,8 @@ impl Client<'_> {
             .queues(&format!("{}{}", matchmaker::key::FANOUT_PREFIX, self.topic))
             .await?;
         let sends = routes
-            .into_iter()
-            .filter_map(|route| route.host)
-            .map(|worker| send(worker, Pattern::Fanout, body));
+            .hosts()
+            .map(|worker| send(worker.to_owned(), Pattern::Fanout, body));
         Ok(futures_util::future::join_all(sends).await)
     }
 
@@ -65,7 +64,7 @@ impl Client<'_> {
             .matchmaker
             .queues(&format!("{}{}", matchmaker::key::FANOUT_PREFIX, self.topic))
             .await?;
-        Ok(routes.into_iter().filter_map(|route| route.host).collect())
+        Ok(routes.hosts().map(str::to_owned).collect())
     }
 }
 

@@ -38,8 +38,8 @@ pub fn routes_table(routes: &[Route]) -> String {
         .iter()
         .map(|route| {
             vec![
-                route.queue.clone(),
-                route.host.clone().unwrap_or_else(|| "-".into()),
+                route.queue().to_owned(),
+                route.host().unwrap_or("-").to_owned(),
             ]
         })
         .collect();
@@ -50,7 +50,7 @@ pub fn routes_table(routes: &[Route]) -> String {
 pub fn routes_json(routes: &[Route]) -> Value {
     routes
         .iter()
-        .map(|route| json!({ "queue": route.queue, "host": route.host }))
+        .map(|route| json!({ "queue": route.queue(), "host": route.host() }))
         .collect()
 }
 

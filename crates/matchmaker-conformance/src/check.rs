@@ -65,6 +65,7 @@ pub(crate) async fn lookup(matchmaker: &dyn MatchMaker, key: &str) -> Result<Vec
     matchmaker
         .queues(key)
         .await
+        .map(Vec::from)
         .step(format_args!("queues({key:?})"))
 }
 

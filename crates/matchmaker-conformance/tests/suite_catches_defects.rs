@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use libtest_mimic::{Arguments, Conclusion};
 use matchmaker_conformance::{trials, Capabilities, Factory, Flavor};
-use matchmaker_core::{Binding, Exchange, MatchMaker, Result, Route, StaticMatchMaker};
+use matchmaker_core::{Binding, Exchange, MatchMaker, Result, Routes, StaticMatchMaker};
 use support::{Defect, FakeFactory};
 
 /// Runs `trials` quietly (output goes to a log file) and returns the conclusion and the log.
@@ -178,7 +178,7 @@ impl MatchMaker for LenientStub {
     fn add_binding(&self, binding: Arc<dyn Binding>, exchange: Arc<dyn Exchange>, last: bool) {
         self.0.add_binding(binding, exchange, last)
     }
-    async fn queues(&self, key: &str) -> Result<Vec<Route>> {
+    async fn queues(&self, key: &str) -> Result<Routes> {
         self.0.queues(key).await
     }
     async fn register(&self, _topic: &str, _host: &str) -> Result<()> {

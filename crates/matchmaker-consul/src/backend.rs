@@ -30,6 +30,8 @@ pub struct ConsulBackend {
     pub(crate) registrar: Registrar,
     pub(crate) watchers: Arc<Watchers>,
     pub(crate) request_timeout: Duration,
+    /// `matchmaker_cache_hits_total` of Consul, resolved once (every lookup counts one).
+    pub(crate) cache_hits: matchmaker_core::telemetry::Counter,
     pub(crate) heartbeat_interval: Duration,
 }
 
@@ -51,6 +53,10 @@ impl ConsulBackend {
             registrar: Registrar::new(writes, config, node),
             watchers: Watchers::new(context, lookups),
             request_timeout: config.request_timeout,
+            cache_hits: matchmaker_core::telemetry::counter_of(
+                matchmaker_core::telemetry::CACHE_HITS,
+                crate::client::BACKEND,
+            ),
             heartbeat_interval: config.heartbeat.interval(),
         })
     }
@@ -83,15 +89,11 @@ impl ConsulBackend {
         self.registrar.purge_namespace().await
     }
 
-    /// Deregisters this backend's registrations and its instance service now, instead of
-    /// letting them expire. The backend stays usable (the next register starts over).
-    pub async fn shutdown(&self) -> Result<()> {
-        self.registrar.deregister_all().await
-    }
-
     pub(crate) fn topic_cache(&self, topic: &str) -> Arc<TopicCache> {
-        self.watchers
-            .cache_for(&naming::service_name(self.namespace(), topic), topic)
+        self.watchers.cached(topic).unwrap_or_else(|| {
+            self.watchers
+                .cache_for(&naming::service_name(self.namespace(), topic), topic)
+        })
     }
 
     /// Makes this process's lookups show its own change as soon as the call that made it

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use matchmaker_core::heartbeat::LiveTopic;
 use matchmaker_core::{Error, MembershipEvent, MembershipHub, Result};
 use tokio::sync::watch;
 
@@ -19,14 +20,16 @@ use crate::wire::ServiceEntry;
 pub(crate) type Members = BTreeMap<String, BTreeSet<String>>;
 
 /// What a cache entry holds.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct Snapshot {
     /// True once a query succeeded.
     pub loaded: bool,
     /// `X-Consul-Index` of the answer applied last.
     pub index: u64,
-    /// Shared: a lookup clones the `Arc`, not the hosts.
+    /// Live hosts per topic (more than the entry's own topic only if service names collide).
     pub members: Arc<Members>,
+    /// The entry's topic's hosts as lookups read them: built once per answer, shared.
+    pub live: Arc<LiveTopic>,
     /// Since when the loop fails to refresh (the members are the last known ones).
     pub stale_since: Option<Instant>,
     /// The last failure, kept for a first lookup that cannot be answered.
@@ -105,9 +108,12 @@ impl CacheContext {
         for event in diff(&current.members, &members) {
             self.hub.publish(event);
         }
+        let hosts = members.get(&cache.topic).into_iter().flatten();
+        let live = Arc::new(LiveTopic::new(&cache.topic, hosts.map(String::as_str)));
         cache.state.send_replace(Snapshot {
             loaded: true,
             index,
+            live,
             members: Arc::new(members),
             stale_since: None,
             last_error: None,
@@ -127,15 +133,29 @@ impl CacheContext {
 
 impl TopicCache {
     pub fn new(name: String, topic: String) -> Arc<Self> {
+        let empty = Snapshot {
+            loaded: false,
+            index: 0,
+            members: Arc::default(),
+            live: Arc::new(LiveTopic::new::<&str>(&topic, [])),
+            stale_since: None,
+            last_error: None,
+        };
         Arc::new(TopicCache {
             name,
             topic,
-            state: watch::channel(Snapshot::default()).0,
+            state: watch::channel(empty).0,
         })
     }
 
     pub fn snapshot(&self) -> Snapshot {
         self.state.borrow().clone()
+    }
+
+    /// The topic's hosts once the first answer arrived, copying nothing but an `Arc`.
+    pub fn live_now(&self) -> Option<Arc<LiveTopic>> {
+        let snapshot = self.state.borrow();
+        snapshot.loaded.then(|| snapshot.live.clone())
     }
 
     /// Waits until `condition` holds for the cached snapshot, at most `bound`; true if it did.

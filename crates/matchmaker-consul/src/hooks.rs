@@ -1,14 +1,15 @@
 //! `HeartbeatBackend` and `HostDirectory` for [`ConsulBackend`].
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
+use matchmaker_core::heartbeat::LiveTopic;
 use matchmaker_core::{
-    HeartbeatBackend, HostDirectory, MembershipStream, Registration, RegistrationInfo, Result,
+    HeartbeatBackend, HostDirectory, MembershipStream, Registration, RegistrationInfo,
+    Registrations, Result,
 };
-
-use matchmaker_core::heartbeat::{choose_among, Choose};
 
 use crate::backend::ConsulBackend;
 use crate::client::BACKEND;
@@ -16,32 +17,19 @@ use crate::naming;
 
 #[async_trait]
 impl HostDirectory for ConsulBackend {
+    /// The topic's shared snapshot, once its cache holds an answer.
+    fn live_topic_now(&self, topic: &str) -> Option<Result<Arc<LiveTopic>>> {
+        let live = self.topic_cache(topic).live_now()?;
+        self.cache_hits.increment(1);
+        Some(Ok(live))
+    }
+
+    /// Waits (at most the request timeout) for the first answer of a topic not watched yet.
     #[tracing::instrument(level = "debug", skip(self))]
-    async fn live_hosts(&self, topic: &str) -> Result<Vec<String>> {
-        let snapshot = self.cached_snapshot(topic).await?;
-        Ok(snapshot
-            .members
-            .get(topic)
-            .map(|hosts| hosts.iter().cloned().collect())
-            .unwrap_or_default())
-    }
-
-    /// The chosen host alone, read from the shared snapshot: no copy of the others.
-    async fn live_host(&self, topic: &str, choose: &Choose<'_>) -> Result<Option<String>> {
-        let snapshot = self.cached_snapshot(topic).await?;
-        Ok(snapshot
-            .members
-            .get(topic)
-            .and_then(|hosts| choose_among(hosts.iter(), choose)))
-    }
-}
-
-impl ConsulBackend {
-    /// The cached snapshot of `topic`'s service once loaded: what every lookup reads.
-    async fn cached_snapshot(&self, topic: &str) -> Result<crate::cache::Snapshot> {
+    async fn live_topic(&self, topic: &str) -> Result<Arc<LiveTopic>> {
         let snapshot = self.topic_cache(topic).loaded(self.request_timeout).await?;
-        matchmaker_core::telemetry::cache_hit(BACKEND);
-        Ok(snapshot)
+        self.cache_hits.increment(1);
+        Ok(snapshot.live)
     }
 }
 
@@ -49,6 +37,11 @@ impl ConsulBackend {
 impl HeartbeatBackend for ConsulBackend {
     fn name(&self) -> &'static str {
         BACKEND
+    }
+
+    /// The set a re-registration after an agent restart, or of vanished services, restores.
+    fn attach(&self, registrations: Registrations) {
+        self.registrar.attach(registrations);
     }
 
     #[tracing::instrument(level = "debug", skip(self), fields(topic = %registration.topic, host = %registration.host))]

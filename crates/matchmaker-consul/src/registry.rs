@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use matchmaker_core::{Registration, RegistrationInfo, Result};
+use matchmaker_core::heartbeat::AttachedRegistrations;
+use matchmaker_core::{Registration, RegistrationInfo, Registrations, Result};
 
 use crate::client::{ConsulClient, PassOutcome, BACKEND};
 use crate::config::ConsulConfig;
@@ -33,7 +34,9 @@ pub(crate) struct Registrar {
     instance: String,
     ttl: Duration,
     deregister_after: Duration,
-    registrations: Mutex<BTreeSet<Registration>>,
+    /// What must exist: the matchmaker's registrations (`HeartbeatBackend::attach`), read
+    /// when the agent lost some or all of them; the registrar keeps no copy.
+    registrations: AttachedRegistrations,
     /// Registrations just registered: the `ack` that follows need not check they exist.
     fresh: Mutex<BTreeSet<Registration>>,
     /// Our registrations that `expire` removed: the next heartbeat re-creates them.
@@ -53,7 +56,7 @@ impl Registrar {
             instance: naming::new_instance_id(),
             ttl: config.heartbeat.ttl,
             deregister_after: config.deregister_critical_after,
-            registrations: Mutex::new(BTreeSet::new()),
+            registrations: AttachedRegistrations::new(),
             fresh: Mutex::new(BTreeSet::new()),
             vanished: Mutex::new(BTreeSet::new()),
             beats: AtomicU64::new(0),
@@ -70,8 +73,9 @@ impl Registrar {
         self.client.is_connected()
     }
 
-    fn registrations(&self) -> MutexGuard<'_, BTreeSet<Registration>> {
-        lock(&self.registrations)
+    /// Takes the matchmaker's set (the first one given, if wrapped twice).
+    pub fn attach(&self, registrations: Registrations) {
+        self.registrations.attach(registrations);
     }
 
     fn meta(&self, pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -175,7 +179,6 @@ impl Registrar {
     pub async fn leave_to_expire(&self, registrations: &[Registration]) -> Result<()> {
         for registration in registrations {
             self.register_self_timed(registration).await?;
-            self.registrations().remove(registration);
             lock(&self.fresh).remove(registration);
             lock(&self.vanished).remove(registration);
         }
@@ -185,7 +188,7 @@ impl Registrar {
     /// Deregisters the instance service once no registration of ours aliases it any more.
     pub async fn release_instance(&self) -> Result<()> {
         let mut registered = self.instance_registered.lock().await;
-        if *registered && self.registrations().is_empty() {
+        if *registered && self.registrations.snapshot().is_empty() {
             self.client
                 .deregister_service(&naming::instance_service_id(&self.instance))
                 .await?;
@@ -198,7 +201,6 @@ impl Registrar {
     pub async fn register(&self, registration: &Registration) -> Result<()> {
         self.ensure_instance().await?;
         self.register_service(registration).await?;
-        self.registrations().replace(registration.clone());
         lock(&self.fresh).insert(registration.clone());
         tracing::info!(topic = %registration.topic, host = %registration.host, "consul service registered");
         Ok(())
@@ -224,13 +226,11 @@ impl Registrar {
     /// Registers the pair's service and remembers it (without the instance check).
     async fn register_tracked(&self, registration: &Registration) -> Result<()> {
         self.register_service(registration).await?;
-        self.registrations().replace(registration.clone());
         lock(&self.fresh).insert(registration.clone());
         Ok(())
     }
 
     pub async fn unregister(&self, registration: &Registration) -> Result<()> {
-        self.registrations().remove(registration);
         lock(&self.fresh).remove(registration);
         let id = naming::service_id(&self.namespace, &registration.topic, &registration.host);
         self.client.deregister_service(&id).await
@@ -265,11 +265,10 @@ impl Registrar {
         }
         let beat = self.beats.fetch_add(1, Ordering::Relaxed) + 1;
         let mut missing: Vec<Registration> = {
-            let mut vanished = lock(&self.vanished);
-            let registrations = self.registrations();
-            std::mem::take(&mut *vanished)
+            let vanished = std::mem::take(&mut *lock(&self.vanished));
+            vanished
                 .into_iter()
-                .filter(|registration| registrations.contains(registration))
+                .filter(|registration| self.registrations.contains(registration))
                 .collect()
         };
         if beat.checked_rem(RECONCILE_EVERY) == Some(0) {
@@ -294,7 +293,8 @@ impl Registrar {
             .into_iter()
             .collect();
         Ok(self
-            .registrations()
+            .registrations
+            .snapshot()
             .iter()
             .filter(|registration| {
                 let id =
@@ -322,7 +322,7 @@ impl Registrar {
         if *registered && self.pass().await? == PassOutcome::Passed {
             return Ok(());
         }
-        let snapshot: Vec<Registration> = self.registrations().iter().cloned().collect();
+        let snapshot = self.registrations.snapshot();
         tracing::warn!(
             backend = BACKEND,
             instance = %self.instance,
@@ -332,7 +332,7 @@ impl Registrar {
         *registered = false;
         self.register_instance().await?;
         *registered = true;
-        for registration in &snapshot {
+        for registration in snapshot.iter() {
             self.register_service(registration).await?;
         }
         self.pass().await?;
@@ -345,7 +345,7 @@ impl Registrar {
     pub async fn expire(&self, topic: &str, host: &str) -> Result<()> {
         let pair = Registration::new(topic, host);
         lock(&self.fresh).remove(&pair);
-        if self.registrations().contains(&pair) {
+        if self.registrations.contains(&pair) {
             lock(&self.vanished).insert(pair);
         }
         let id = naming::service_id(&self.namespace, topic, host);
@@ -436,25 +436,8 @@ impl Registrar {
                 removed += 1;
             }
         }
-        self.registrations().clear();
         *self.instance_registered.lock().await = false;
         Ok(removed)
-    }
-
-    pub async fn deregister_all(&self) -> Result<()> {
-        let snapshot: Vec<Registration> = std::mem::take(&mut *self.registrations())
-            .into_iter()
-            .collect();
-        for registration in &snapshot {
-            let id = naming::service_id(&self.namespace, &registration.topic, &registration.host);
-            self.client.deregister_service(&id).await?;
-        }
-        let mut registered = self.instance_registered.lock().await;
-        self.client
-            .deregister_service(&naming::instance_service_id(&self.instance))
-            .await?;
-        *registered = false;
-        Ok(())
     }
 }
 

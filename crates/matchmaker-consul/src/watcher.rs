@@ -27,6 +27,7 @@ pub(crate) struct Watchers {
     /// The lane of direct reads: a hashed service name's topic (one query per new name), and
     /// the backend's `is_alive` and fallback lookups.
     pub lookups: ConsulClient,
+    /// The cache of each topic looked up or watched (its service name is in the entry).
     caches: Mutex<HashMap<String, Arc<TopicCache>>>,
     /// The last answer and its index; None until the loop's first answer.
     latest: Mutex<Option<(Arc<NamespaceView>, u64)>>,
@@ -89,11 +90,11 @@ impl Watchers {
         let latest = lock(&self.latest).clone();
         let failing = lock(&self.failing).clone();
         let mut caches = self.caches();
-        if let Some(cache) = caches.get(name) {
+        if let Some(cache) = caches.get(topic) {
             return cache.clone();
         }
         let cache = TopicCache::new(name.to_owned(), topic.to_owned());
-        caches.insert(name.to_owned(), cache.clone());
+        caches.insert(topic.to_owned(), cache.clone());
         drop(caches);
         match (failing, latest) {
             (Some(why), _) => self
@@ -106,6 +107,12 @@ impl Watchers {
             (None, None) => {}
         }
         cache
+    }
+
+    /// The cache of `topic` if there is one already: what every lookup after the first finds,
+    /// without naming the service or touching the loop's state.
+    pub fn cached(&self, topic: &str) -> Option<Arc<TopicCache>> {
+        self.caches().get(topic).cloned()
     }
 
     /// Wakes the loop to re-query from index 0.
@@ -204,8 +211,9 @@ impl Watchers {
         let namespace = self.context.namespace.clone();
         let new_names: Vec<String> = {
             let caches = self.caches();
+            let known: HashSet<&str> = caches.values().map(|cache| cache.name.as_str()).collect();
             view.keys()
-                .filter(|name| !caches.contains_key(*name))
+                .filter(|name| !known.contains(name.as_str()))
                 .cloned()
                 .collect()
         };

@@ -55,7 +55,7 @@ async fn correct_lookups(matchmaker: &ConsulMatchMaker, instances: usize) -> usi
             .queues(&format!("fanout~{}", topic(index)))
             .await
             .unwrap_or_else(|error| panic!("lookup of {}: {error}", topic(index)));
-        let hosts: Vec<String> = routes.into_iter().filter_map(|route| route.host).collect();
+        let hosts: Vec<String> = routes.hosts().map(str::to_owned).collect();
         if hosts == expected {
             correct += 1;
         }

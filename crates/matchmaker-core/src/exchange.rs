@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use crate::{Result, Route};
+use crate::{Result, Route, Routes};
 
 /// Implements a lookup: turns a key into the routes to send to.
 ///
@@ -15,7 +15,15 @@ use crate::{Result, Route};
 #[async_trait]
 pub trait Exchange: Send + Sync {
     /// The routes for `key`; an empty list means nobody serves it.
-    async fn run(&self, key: &str) -> Result<Vec<Route>>;
+    async fn run(&self, key: &str) -> Result<Routes>;
+
+    /// The same routes as [`Self::run`] if they can be had without waiting (from memory);
+    /// `None` (the default) sends the lookup to `run`. A lookup tries this first, so an
+    /// exchange reading a cache answers without allocating a future.
+    fn run_now(&self, key: &str) -> Option<Result<Routes>> {
+        let _ = key;
+        None
+    }
 }
 
 /// Returns the key untouched, with no host.
@@ -24,8 +32,8 @@ pub struct StubExchange;
 
 #[async_trait]
 impl Exchange for StubExchange {
-    async fn run(&self, key: &str) -> Result<Vec<Route>> {
-        Ok(vec![Route::hostless(key)])
+    async fn run(&self, key: &str) -> Result<Routes> {
+        Ok(Routes::one(Route::hostless(key)))
     }
 }
 
@@ -56,12 +64,12 @@ impl Default for LocalhostExchange {
 
 #[async_trait]
 impl Exchange for LocalhostExchange {
-    async fn run(&self, key: &str) -> Result<Vec<Route>> {
+    async fn run(&self, key: &str) -> Result<Routes> {
         let topic = key.split_once('.').map_or(key, |(topic, _)| topic);
-        Ok(vec![Route::new(
+        Ok(Routes::one(Route::new(
             crate::key::join(topic, &self.host),
             self.host.clone(),
-        )])
+        )))
     }
 }
 
@@ -71,10 +79,10 @@ pub struct DirectExchange;
 
 #[async_trait]
 impl Exchange for DirectExchange {
-    async fn run(&self, key: &str) -> Result<Vec<Route>> {
+    async fn run(&self, key: &str) -> Result<Routes> {
         Ok(match key.split_once('.') {
-            Some((_, host)) => vec![Route::new(key, host)],
-            None => Vec::new(),
+            Some((_, host)) => Routes::one(Route::new(key, host)),
+            None => Routes::none(),
         })
     }
 }

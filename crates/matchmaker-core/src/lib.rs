@@ -3,7 +3,7 @@
 //! This crate holds the contract every backend implements and the pieces they share:
 //!
 //! - [`Binding`]: does a rule match a key?
-//! - [`Exchange`]: turn a key into [`Route`]s (`(queue, host)` pairs).
+//! - [`Exchange`]: turn a key into [`Routes`]: `(queue, host)` pairs ([`Route`]).
 //! - [`MatchMaker`]: an ordered list of rules plus registration and heartbeats.
 //! - [`StaticMatchMaker`]: rules only, no registry (localhost, stub, ring).
 //! - [`HeartbeatMatchMaker`]: the reusable heartbeat machinery that registry backends plug
@@ -47,6 +47,7 @@ mod matchmaker;
 mod membership;
 mod registry;
 mod route;
+mod routes;
 mod rules;
 mod static_matchmaker;
 pub mod telemetry;
@@ -57,7 +58,7 @@ pub use error::{io_error_text, BoxError, Cause, Error, InvalidKeyReason, Result}
 pub use exchange::{DirectExchange, Exchange, LocalhostExchange, StubExchange};
 pub use heartbeat::{
     HeartbeatBackend, HeartbeatConfig, HeartbeatMatchMaker, HostDirectory, Metadata, Registration,
-    RegistrationInfo, Strategy,
+    RegistrationInfo, Registrations, Strategy,
 };
 pub use matchmaker::{MatchMaker, MatchMakerExt};
 pub use membership::{
@@ -65,5 +66,6 @@ pub use membership::{
 };
 pub use registry::Registry;
 pub use route::Route;
+pub use routes::Routes;
 pub use rules::Rules;
 pub use static_matchmaker::StaticMatchMaker;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::{Binding, Exchange, Result, Route};
+use crate::{Binding, Exchange, Result, Routes};
 
 /// Answers "which hosts serve this key right now?" and, for registry backends, keeps this
 /// process's registrations alive.
@@ -38,7 +38,7 @@ pub trait MatchMaker: Send + Sync {
     fn add_binding(&self, binding: Arc<dyn Binding>, exchange: Arc<dyn Exchange>, last: bool);
 
     /// The routes for `key`, by the rules in insertion order.
-    async fn queues(&self, key: &str) -> Result<Vec<Route>>;
+    async fn queues(&self, key: &str) -> Result<Routes>;
 
     /// Registers `host` as serving `topic` and acknowledges it alive.
     async fn register(&self, topic: &str, host: &str) -> Result<()>;
@@ -101,7 +101,7 @@ macro_rules! forward_through {
             ) {
                 (**self).add_binding(binding, exchange, last)
             }
-            async fn queues(&self, key: &str) -> Result<Vec<Route>> {
+            async fn queues(&self, key: &str) -> Result<Routes> {
                 (**self).queues(key).await
             }
             async fn register(&self, topic: &str, host: &str) -> Result<()> {

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, RwLock};
 
-use crate::{Binding, Exchange, Result, Route};
+use crate::{Binding, Exchange, Result, Routes};
 
 #[derive(Clone)]
 struct Rule {
@@ -55,12 +55,20 @@ impl Rules {
     }
 
     /// Runs the rules for `key`. The key is not validated here; callers validate first.
-    pub async fn queues(&self, key: &str) -> Result<Vec<Route>> {
+    ///
+    /// Each exchange is asked [`Exchange::run_now`] first and awaited only when it must wait;
+    /// one matching rule's routes are passed on as they are (a cache's shared list stays
+    /// shared).
+    pub async fn queues(&self, key: &str) -> Result<Routes> {
         // Work on a snapshot so no lock is held across an exchange's await.
         let rules = self.snapshot();
-        let mut routes = Vec::new();
+        let mut routes = Routes::none();
         for rule in rules.iter().filter(|rule| rule.binding.test(key)) {
-            routes.extend(rule.exchange.run(key).await?);
+            let found = match rule.exchange.run_now(key) {
+                Some(found) => found?,
+                None => rule.exchange.run(key).await?,
+            };
+            routes = routes.chain(found);
             if rule.last {
                 break;
             }

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use crate::{
     key, Binding, DirectBinding, DirectExchange, Exchange, FanoutBinding, LocalhostExchange,
-    MatchMaker, Result, Route, Rules, StubExchange, TopicBinding,
+    MatchMaker, Result, Routes, Rules, StubExchange, TopicBinding,
 };
 
 /// A matchmaker whose answers come from its rules alone (localhost, stub, ring).
@@ -59,7 +59,7 @@ impl MatchMaker for StaticMatchMaker {
         self.rules.add(binding, exchange, last);
     }
 
-    async fn queues(&self, key: &str) -> Result<Vec<Route>> {
+    async fn queues(&self, key: &str) -> Result<Routes> {
         key::parse_key(key)?;
         self.rules.queues(key).await
     }

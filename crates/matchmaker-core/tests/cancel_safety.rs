@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use matchmaker_core::heartbeat::LiveTopic;
 use matchmaker_core::{
     Error, HeartbeatBackend, HeartbeatConfig, HeartbeatMatchMaker, HostDirectory, MatchMaker,
     Registration, Result,
@@ -48,9 +49,8 @@ fn pair(registration: &Registration) -> (String, String) {
     (registration.topic.clone(), registration.host.clone())
 }
 
-#[async_trait]
-impl HostDirectory for Stepwise {
-    async fn live_hosts(&self, topic: &str) -> Result<Vec<String>> {
+impl Stepwise {
+    async fn hosts_of(&self, topic: &str) -> Result<Vec<String>> {
         let records = self.records.lock().unwrap();
         Ok(records
             .iter()
@@ -58,15 +58,18 @@ impl HostDirectory for Stepwise {
             .map(|(_, host)| host.clone())
             .collect())
     }
-    async fn live_host(
-        &self,
-        topic: &str,
-        choose: &matchmaker_core::heartbeat::Choose<'_>,
-    ) -> Result<Option<String>> {
-        Ok(matchmaker_core::heartbeat::chosen_host(
-            self.live_hosts(topic).await?,
-            choose,
-        ))
+}
+
+#[async_trait]
+impl HostDirectory for Stepwise {
+    fn live_topic_now(&self, _topic: &str) -> Option<Result<Arc<LiveTopic>>> {
+        None // every lookup takes the waiting path, as a remote directory would
+    }
+    async fn live_topic(&self, topic: &str) -> Result<Arc<LiveTopic>> {
+        Ok(Arc::new(LiveTopic::sorted(
+            topic,
+            self.hosts_of(topic).await?,
+        )))
     }
 }
 
@@ -75,6 +78,7 @@ impl HeartbeatBackend for Stepwise {
     fn name(&self) -> &'static str {
         "stepwise"
     }
+    fn attach(&self, _: matchmaker_core::Registrations) {}
     async fn backend_register(&self, registration: &Registration) -> Result<()> {
         Self::steps().await;
         self.records.lock().unwrap().insert(pair(registration));

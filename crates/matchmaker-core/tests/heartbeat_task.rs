@@ -5,10 +5,11 @@
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use matchmaker_core::heartbeat::LiveTopic;
 use matchmaker_core::{
     Error, HeartbeatBackend, HeartbeatConfig, HeartbeatMatchMaker, HostDirectory, MatchMaker,
     Registration, Result,
@@ -38,20 +39,22 @@ impl Recorder {
     }
 }
 
-#[async_trait]
-impl HostDirectory for Recorder {
-    async fn live_hosts(&self, _topic: &str) -> Result<Vec<String>> {
+impl Recorder {
+    async fn hosts_of(&self, _topic: &str) -> Result<Vec<String>> {
         Ok(Vec::new())
     }
-    async fn live_host(
-        &self,
-        topic: &str,
-        choose: &matchmaker_core::heartbeat::Choose<'_>,
-    ) -> Result<Option<String>> {
-        Ok(matchmaker_core::heartbeat::chosen_host(
-            self.live_hosts(topic).await?,
-            choose,
-        ))
+}
+
+#[async_trait]
+impl HostDirectory for Recorder {
+    fn live_topic_now(&self, _topic: &str) -> Option<Result<Arc<LiveTopic>>> {
+        None // every lookup takes the waiting path, as a remote directory would
+    }
+    async fn live_topic(&self, topic: &str) -> Result<Arc<LiveTopic>> {
+        Ok(Arc::new(LiveTopic::sorted(
+            topic,
+            self.hosts_of(topic).await?,
+        )))
     }
 }
 
@@ -60,6 +63,7 @@ impl HeartbeatBackend for Recorder {
     fn name(&self) -> &'static str {
         "recorder"
     }
+    fn attach(&self, _: matchmaker_core::Registrations) {}
     async fn backend_register(&self, _: &Registration) -> Result<()> {
         Ok(())
     }

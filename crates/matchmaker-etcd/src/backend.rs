@@ -1,9 +1,10 @@
 //! `EtcdBackend`: the connection, the lease, the cache and the watch task of one process.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use etcd_client::Client;
-use matchmaker_core::{Registration, Result};
+use matchmaker_core::heartbeat::AttachedRegistrations;
+use matchmaker_core::Result;
 use tokio::sync::RwLock;
 use tokio::task::JoinHandle;
 
@@ -15,7 +16,7 @@ use crate::lease::LeaseKeeper;
 use crate::listing::list_prefix;
 use crate::naming::KeySpace;
 use crate::watcher::PrefixWatcher;
-use matchmaker_core::CacheStatus;
+use matchmaker_core::{telemetry, CacheStatus};
 
 /// The etcd registry behind an [`crate::EtcdMatchMaker`]: implements the core's
 /// `HeartbeatBackend` and `HostDirectory`.
@@ -41,9 +42,9 @@ pub struct EtcdBackend {
     pub(crate) lease: LeaseKeeper,
     pub(crate) instance: std::sync::Arc<str>,
     pub(crate) metadata: BTreeMap<String, String>,
-    /// This process's registrations: what must exist in etcd. Locked only for the moment of
-    /// reading or changing it, never across a request.
-    pub(crate) owned: std::sync::Mutex<BTreeSet<Registration>>,
+    /// What must exist in etcd: the matchmaker's registrations (`HeartbeatBackend::attach`),
+    /// read when a lost lease or vanished keys must be restored; this backend keeps no copy.
+    pub(crate) registrations: AttachedRegistrations,
     /// Registers hold it shared, so they run side by side; what deletes keys or re-puts keys
     /// of other calls (unregister, lease recovery, healing, retried deletes, drain) holds it
     /// exclusively, so an unregister can never race a re-put into a phantom key.
@@ -52,11 +53,10 @@ pub struct EtcdBackend {
     pub(crate) put_queue: crate::coalescer::PutQueue,
     /// `(cache removals, lease)` at the last healing pass that left nothing missing.
     pub(crate) healed_at: std::sync::Mutex<Option<(u64, i64)>>,
-    /// Unregistered pairs whose delete failed (etcd unreachable): retried by each heartbeat,
-    /// so a key can never linger on a lease that is still kept alive.
-    pub(crate) pending_deletes: std::sync::Mutex<BTreeSet<Registration>>,
     /// The budget of one request, retry included (see `retry`).
     pub(crate) request_timeout: std::time::Duration,
+    /// `matchmaker_cache_hits_total` of etcd, resolved once (every lookup counts one).
+    pub(crate) cache_hits: telemetry::Counter,
     watcher: JoinHandle<()>,
     /// With several endpoints: keeps the client's balancer to the members that answer.
     member_keeper: Option<JoinHandle<()>>,
@@ -107,12 +107,12 @@ impl EtcdBackend {
             lease,
             instance: instance.into(),
             metadata: config.metadata.clone(),
-            owned: std::sync::Mutex::new(BTreeSet::new()),
+            registrations: AttachedRegistrations::new(),
             write_gate: RwLock::new(()),
             put_queue: Default::default(),
             healed_at: std::sync::Mutex::new(None),
-            pending_deletes: std::sync::Mutex::new(BTreeSet::new()),
             request_timeout: config.request_timeout,
+            cache_hits: telemetry::counter_of(telemetry::CACHE_HITS, BACKEND),
             watcher,
             member_keeper,
         })

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use matchmaker_core::heartbeat::{choose_among, Choose};
+use matchmaker_core::heartbeat::{LiveTopic, LiveTopics};
 use matchmaker_core::{
     CacheStatus, MembershipEvent, MembershipHub, MembershipStream, Registration,
 };
@@ -42,6 +42,8 @@ struct Freshness {
 
 struct State {
     topics: HashMap<String, BTreeMap<String, CachedEntry>>,
+    /// What lookups read: each looked-up topic's hosts, rebuilt after the topic changes.
+    live: LiveTopics,
     status: Freshness,
     /// Joins and leaves, published under this state's lock.
     hub: MembershipHub,
@@ -64,6 +66,7 @@ impl RegistrationCache {
         RegistrationCache {
             state: Arc::new(Mutex::new(State {
                 topics: HashMap::new(),
+                live: LiveTopics::new(),
                 status: Freshness {
                     connected: false,
                     stale_since: Some(Instant::now()),
@@ -91,13 +94,24 @@ impl RegistrationCache {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The sorted hosts of `topic`.
+    /// The live hosts of `topic`: the shared snapshot, rebuilt only after a change.
+    pub(crate) fn live_topic(&self, topic: &str) -> Arc<LiveTopic> {
+        let mut state = self.state();
+        let State { topics, live, .. } = &mut *state;
+        live.get_or_build(topic, || {
+            topics
+                .get(topic)
+                .into_iter()
+                .flat_map(BTreeMap::keys)
+                .map(String::as_str)
+        })
+    }
+
+    /// The sorted hosts of `topic`, copied (what tests compare).
+    #[cfg(test)]
     pub(crate) fn hosts(&self, topic: &str) -> Vec<String> {
-        self.state()
-            .topics
-            .get(topic)
-            .map(|hosts| hosts.keys().cloned().collect())
-            .unwrap_or_default()
+        let live = self.live_topic(topic);
+        live.hosts().iter().map(|host| host.to_string()).collect()
     }
 
     /// True if the key of `(topic, host)` needs writing again by `instance`, whose lease is
@@ -118,12 +132,6 @@ impl RegistrationCache {
     /// How many times entries were removed so far (see `State::removals`).
     pub(crate) fn removals(&self) -> u64 {
         self.state().removals
-    }
-
-    /// The host of `topic` at `choose(count)` in sorted order, copying only that one.
-    pub(crate) fn host_at(&self, topic: &str, choose: &Choose<'_>) -> Option<String> {
-        let state = self.state();
-        choose_among(state.topics.get(topic)?.keys(), choose)
     }
 
     /// The lease the cached key of `(topic, host)` is on, if it is cached; copies nothing
@@ -172,6 +180,7 @@ impl RegistrationCache {
         let event = joined.then(|| joined_event(topic, host, &entry));
         hosts.insert(host.to_owned(), entry);
         if let Some(event) = event {
+            state.live.changed(topic);
             state.hub.publish(event);
         }
     }
@@ -189,6 +198,7 @@ impl RegistrationCache {
                     state.topics.remove(topic);
                 }
                 state.removals += 1;
+                state.live.changed(topic);
                 state.hub.publish(left_event(topic, host));
             }
             _ => {}
@@ -228,6 +238,7 @@ impl RegistrationCache {
             }
         }
         state.topics = fresh;
+        state.live.clear();
         // Every list may have dropped entries (leaves, or keys of ours that vanished).
         state.removals += 1;
         state.status.revision = state.status.revision.max(revision);

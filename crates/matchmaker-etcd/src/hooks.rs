@@ -1,13 +1,14 @@
 //! `HeartbeatBackend` and `HostDirectory` for [`EtcdBackend`].
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use matchmaker_core::heartbeat::Choose;
+use matchmaker_core::heartbeat::LiveTopic;
 use matchmaker_core::{
     telemetry, HeartbeatBackend, HostDirectory, MembershipStream, Registration, RegistrationInfo,
-    Result,
+    Registrations, Result,
 };
 use tracing::Instrument;
 
@@ -17,16 +18,15 @@ use crate::writes::WriteError;
 
 #[async_trait]
 impl HostDirectory for EtcdBackend {
-    /// Reads the watch-fed cache: no network access.
-    async fn live_hosts(&self, topic: &str) -> Result<Vec<String>> {
-        telemetry::cache_hit(BACKEND);
-        Ok(self.cache.hosts(topic))
+    /// Reads the watch-fed cache: never waits, no network access.
+    fn live_topic_now(&self, topic: &str) -> Option<Result<Arc<LiveTopic>>> {
+        self.cache_hits.increment(1);
+        Some(Ok(self.cache.live_topic(topic)))
     }
 
-    /// The chosen host alone, read from the cache: no copy of the others.
-    async fn live_host(&self, topic: &str, choose: &Choose<'_>) -> Result<Option<String>> {
-        telemetry::cache_hit(BACKEND);
-        Ok(self.cache.host_at(topic, choose))
+    async fn live_topic(&self, topic: &str) -> Result<Arc<LiveTopic>> {
+        self.cache_hits.increment(1);
+        Ok(self.cache.live_topic(topic))
     }
 }
 
@@ -34,6 +34,11 @@ impl HostDirectory for EtcdBackend {
 impl HeartbeatBackend for EtcdBackend {
     fn name(&self) -> &'static str {
         BACKEND
+    }
+
+    /// The set a lease recovery re-puts and the healing pass checks.
+    fn attach(&self, registrations: Registrations) {
+        self.registrations.attach(registrations);
     }
 
     /// Puts the key with this process's lease (replacing the lease first if it was lost).
@@ -46,8 +51,6 @@ impl HeartbeatBackend for EtcdBackend {
         async {
             // Shared: registers of other pairs run at the same time.
             let shared = self.write_gate.read().await;
-            let newly_added = self.owned().replace(registration.clone()).is_none();
-            self.pending_deletes().remove(registration);
             let put = self.put_coalesced(registration).await;
             drop(shared);
             let outcome = match put {
@@ -55,9 +58,6 @@ impl HeartbeatBackend for EtcdBackend {
                 Err(WriteError::LeaseNotFound(lost)) => self.recover_lease_exclusively(lost).await,
                 Err(WriteError::Other(error)) => Err(error),
             };
-            if outcome.is_err() && newly_added {
-                self.owned().remove(registration);
-            }
             tracing::debug!(ok = outcome.is_ok(), "registered in etcd");
             outcome
         }
@@ -69,20 +69,6 @@ impl HeartbeatBackend for EtcdBackend {
     /// then sends ONE keep-alive, so each stays alive for a full TTL.
     async fn backend_register_many(&self, registrations: &[Registration]) -> Result<()> {
         let shared = self.write_gate.read().await;
-        let added: Vec<Registration> = {
-            let mut owned = self.owned();
-            registrations
-                .iter()
-                .filter(|registration| owned.replace((*registration).clone()).is_none())
-                .cloned()
-                .collect()
-        };
-        {
-            let mut pending = self.pending_deletes();
-            for registration in registrations {
-                pending.remove(registration);
-            }
-        }
         let all: Vec<&Registration> = registrations.iter().collect();
         let put = self.put_all(&all).await;
         // Recovery and the keep-alive may need the gate exclusively.
@@ -95,12 +81,6 @@ impl HeartbeatBackend for EtcdBackend {
         if outcome.is_ok() {
             outcome = self.keep_lease_alive().await;
         }
-        if outcome.is_err() {
-            let mut owned = self.owned();
-            for registration in &added {
-                owned.remove(registration);
-            }
-        }
         tracing::debug!(
             registrations = registrations.len(),
             ok = outcome.is_ok(),
@@ -109,16 +89,11 @@ impl HeartbeatBackend for EtcdBackend {
         outcome
     }
 
-    /// Deletes the key (whoever wrote it) and stops re-creating it. If etcd cannot be
-    /// reached the error is returned and every heartbeat retries the delete until it succeeds.
+    /// Deletes the key (whoever wrote it). If etcd cannot be reached the error is returned,
+    /// and the matchmaker retries the removal on every heartbeat until it succeeds.
     async fn backend_unregister(&self, registration: &Registration) -> Result<()> {
         let _exclusive = self.write_gate.write().await;
-        self.owned().remove(registration);
-        let outcome = self.delete(&registration.topic, &registration.host).await;
-        if outcome.is_err() {
-            self.pending_deletes().insert(registration.clone());
-        }
-        outcome
+        self.delete(&registration.topic, &registration.host).await
     }
 
     /// One keep-alive (shared with concurrent callers: a keep-alive sent after this call
@@ -196,13 +171,6 @@ impl HeartbeatBackend for EtcdBackend {
         for registration in still_listed(self) {
             self.delete(&registration.topic, &registration.host).await?;
         }
-        {
-            let mut owned = self.owned();
-            for registration in registrations {
-                owned.remove(registration);
-            }
-        }
-        self.pending_deletes().clear();
         tracing::info!(
             backend = BACKEND,
             registrations = registrations.len(),
@@ -211,13 +179,9 @@ impl HeartbeatBackend for EtcdBackend {
         Ok(())
     }
 
-    /// The records expire with the lease, at most one TTL after its last keep-alive; this
-    /// process only stops owning them, so nothing re-creates them.
-    async fn leave_to_expire(&self, registrations: &[Registration]) -> Result<()> {
-        let mut owned = self.owned();
-        for registration in registrations {
-            owned.remove(registration);
-        }
+    /// The records expire with the lease, at most one TTL after its last keep-alive; the
+    /// matchmaker forgot them, so nothing re-creates them, and there is nothing else to do.
+    async fn leave_to_expire(&self, _registrations: &[Registration]) -> Result<()> {
         Ok(())
     }
 
@@ -231,8 +195,7 @@ impl HeartbeatBackend for EtcdBackend {
         );
         async {
             self.keep_lease_alive().await?;
-            self.retry_pending_deletes().await?;
-            self.heal_missing_keys().await
+            self.heal_missing_keys(registrations).await
         }
         .instrument(span)
         .await

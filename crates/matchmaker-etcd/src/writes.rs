@@ -1,7 +1,4 @@
 //! Writing registrations: single puts, bulk puts in bounded transactions, lease recovery.
-
-use std::collections::BTreeSet;
-
 use etcd_client::{Compare, CompareOp, PutOptions, Txn, TxnOp};
 use matchmaker_core::{telemetry, Metadata, Registration, Result};
 
@@ -131,7 +128,8 @@ impl EtcdBackend {
         self.recover_lease(lost).await
     }
 
-    /// Grants a new lease for the lost one and re-puts every registration of `owned`.
+    /// Grants a new lease for the lost one and re-puts every registration of the matchmaker's
+    /// set.
     ///
     /// Callers hold the write gate exclusively, so recovery never races a register or
     /// unregister.
@@ -140,15 +138,15 @@ impl EtcdBackend {
             // Another caller already replaced it and re-put everything.
             return Ok(());
         };
+        let registered = self.registrations.snapshot();
         tracing::warn!(
             backend = BACKEND,
             lost_lease = lost,
             new_lease = lease,
-            registrations = self.owned().len(),
+            registrations = registered.len(),
             "etcd lease lost (expired, revoked, or etcd lost its data): re-registering"
         );
-        let owned = self.owned_snapshot();
-        let all: Vec<&Registration> = owned.iter().collect();
+        let all: Vec<&Registration> = registered.iter().collect();
         match self.put_all(&all).await {
             Ok(()) => {
                 telemetry::reregistered(BACKEND, all.len() as u64);
@@ -162,9 +160,10 @@ impl EtcdBackend {
         }
     }
 
-    /// Re-creates registrations of ours that the cache says are missing (deleted from
-    /// outside). No request at all when nothing is missing.
-    pub(crate) async fn heal_missing_keys(&self) -> Result<()> {
+    /// Re-creates those of `registrations` (the beat's snapshot of the matchmaker's set) that
+    /// the cache says are missing (deleted from outside). No request at all when nothing is
+    /// missing.
+    pub(crate) async fn heal_missing_keys(&self, registrations: &[Registration]) -> Result<()> {
         if !self.cache.status().connected {
             // A stale cache cannot tell what is missing; the re-list after reconnecting will.
             return Ok(());
@@ -178,8 +177,7 @@ impl EtcdBackend {
             return Ok(());
         }
         // Only the missing ones are copied: a beat over 10k present keys copies nothing.
-        let missing: Vec<Registration> = self
-            .owned()
+        let missing: Vec<Registration> = registrations
             .iter()
             .filter(|registration| {
                 self.cache.needs_put(
@@ -222,47 +220,10 @@ fn classify(error: etcd_client::Error, lease: i64) -> WriteError {
 }
 
 impl EtcdBackend {
-    /// This process's registrations, locked for the moment of a read or a change.
-    pub(crate) fn owned(&self) -> std::sync::MutexGuard<'_, BTreeSet<Registration>> {
-        self.owned
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     /// `(cache removals, lease)` when the healing check last found nothing missing.
     pub(crate) fn healed_at(&self) -> std::sync::MutexGuard<'_, Option<(u64, i64)>> {
         self.healed_at
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// A copy of this process's registrations, to write without holding the lock.
-    pub(crate) fn owned_snapshot(&self) -> Vec<Registration> {
-        self.owned().iter().cloned().collect()
-    }
-
-    pub(crate) fn pending_deletes(&self) -> std::sync::MutexGuard<'_, BTreeSet<Registration>> {
-        self.pending_deletes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Deletes keys whose unregister failed earlier; stops at the first failure.
-    pub(crate) async fn retry_pending_deletes(&self) -> Result<()> {
-        let _exclusive = self.write_gate.write().await;
-        let pending: Vec<Registration> = self.pending_deletes().iter().cloned().collect();
-        for registration in pending {
-            if !self.owned().contains(&registration) {
-                self.delete(&registration.topic, &registration.host).await?;
-                tracing::info!(
-                    backend = BACKEND,
-                    topic = %registration.topic,
-                    host = %registration.host,
-                    "completed an unregister that failed earlier"
-                );
-            }
-            self.pending_deletes().remove(&registration);
-        }
-        Ok(())
     }
 }

@@ -38,7 +38,10 @@ pub async fn fanout_hosts(
     topic: &str,
 ) -> Option<Vec<String>> {
     let routes = matchmaker.queues(&format!("fanout~{topic}")).await.ok()?;
-    let mut hosts: Vec<String> = routes.into_iter().filter_map(|route| route.host).collect();
+    let mut hosts: Vec<String> = routes
+        .iter()
+        .filter_map(|route| route.host().map(str::to_owned))
+        .collect();
     hosts.sort();
     Some(hosts)
 }

@@ -160,12 +160,12 @@ impl TaskReport {
 fn fanout_answer(topic: &str, routes: &[Route]) -> Result<Vec<String>, String> {
     let mut hosts = Vec::with_capacity(routes.len());
     for route in routes {
-        let Some(host) = route.host.clone() else {
+        let Some(host) = route.host().map(str::to_owned) else {
             return Err(format!(
                 "fanout~{topic} gave a route without host: {route:?}"
             ));
         };
-        if route.queue != format!("fanout~{topic}.{host}") {
+        if route.queue() != format!("fanout~{topic}.{host}") {
             return Err(format!("fanout~{topic} gave the route {route:?}"));
         }
         hosts.push(host);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use matchmaker_core::heartbeat::{Choose, MIN_TTL};
+use matchmaker_core::heartbeat::{LiveTopic, MIN_TTL};
 use matchmaker_core::{
     telemetry, Error, HeartbeatBackend, HostDirectory, MembershipStream, Registration,
     RegistrationInfo, Result,
@@ -25,7 +25,7 @@ pub const BACKEND_NAME: &str = "memory";
 ///   (tokio time); `ack_alive` of a vanished record re-creates it (upstream bug 1419718).
 /// - `backend_unregister` and `expire` remove that pair only, whoever registered it.
 /// - `is_alive` is true while `now < expires_at`; false for an unknown pair.
-/// - `live_hosts` is sorted; `list` gives `ttl_left` and the instance id.
+/// - lookups list hosts sorted; `list` gives `ttl_left` and the instance id.
 /// - `subscribe` delivers joins, explicit leaves and leaves by expiry (see the crate docs).
 #[derive(Clone)]
 pub struct MemoryBackend {
@@ -84,12 +84,12 @@ impl std::fmt::Debug for MemoryBackend {
 
 #[async_trait]
 impl HostDirectory for MemoryBackend {
-    async fn live_hosts(&self, topic: &str) -> Result<Vec<String>> {
-        Ok(self.registry.inner.live_hosts(topic))
+    fn live_topic_now(&self, topic: &str) -> Option<Result<Arc<LiveTopic>>> {
+        Some(Ok(self.registry.inner.live_topic(topic)))
     }
 
-    async fn live_host(&self, topic: &str, choose: &Choose<'_>) -> Result<Option<String>> {
-        Ok(self.registry.inner.live_host(topic, choose))
+    async fn live_topic(&self, topic: &str) -> Result<Arc<LiveTopic>> {
+        Ok(self.registry.inner.live_topic(topic))
     }
 }
 
@@ -98,6 +98,8 @@ impl HeartbeatBackend for MemoryBackend {
     fn name(&self) -> &'static str {
         BACKEND_NAME
     }
+    /// Nothing to restore in bulk: a record that expired is re-created by the next `ack_alive`.
+    fn attach(&self, _registrations: matchmaker_core::Registrations) {}
 
     async fn backend_register(&self, registration: &Registration) -> Result<()> {
         self.registry

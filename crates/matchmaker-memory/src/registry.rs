@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use matchmaker_core::heartbeat::{choose_among, Choose};
+use matchmaker_core::heartbeat::{LiveTopic, LiveTopics};
 use matchmaker_core::{
     MembershipEvent, MembershipHub, MembershipSnapshot, Metadata, Registration, RegistrationInfo,
 };
@@ -42,6 +42,8 @@ pub(crate) struct Inner {
 #[derive(Default)]
 struct State {
     topics: BTreeMap<String, BTreeMap<String, Record>>,
+    /// What lookups read: each looked-up topic's hosts, rebuilt after the topic changes.
+    live: LiveTopics,
     /// No record expires before this instant (a lower bound; exact right after a purge).
     earliest_expiry: Option<Instant>,
 }
@@ -133,7 +135,9 @@ impl Inner {
             return;
         }
         let mut earliest: Option<Instant> = None;
-        state.topics.retain(|topic, hosts| {
+        let State { topics, live, .. } = state;
+        topics.retain(|topic, hosts| {
+            let before = hosts.len();
             hosts.retain(|host, record| {
                 if record.expires_at <= now {
                     tracing::info!(
@@ -151,6 +155,9 @@ impl Inner {
                 earliest = Some(earliest.map_or(record.expires_at, |e| e.min(record.expires_at)));
                 true
             });
+            if hosts.len() != before {
+                live.changed(topic);
+            }
             !hosts.is_empty()
         });
         state.earliest_expiry = earliest;
@@ -232,6 +239,7 @@ impl Inner {
             state.earliest_expiry = Some(expires_at);
         }
         if created {
+            state.live.changed(topic);
             self.hub.publish(MembershipEvent::joined(
                 topic,
                 host,
@@ -256,6 +264,7 @@ impl Inner {
             state.topics.remove(topic);
         }
         if removed {
+            state.live.changed(topic);
             self.hub.publish(MembershipEvent::left(topic, host));
         }
         removed
@@ -269,19 +278,17 @@ impl Inner {
             .is_some_and(|hosts| hosts.contains_key(host))
     }
 
-    /// The live hosts of `topic`, sorted.
-    pub(crate) fn live_hosts(&self, topic: &str) -> Vec<String> {
-        self.live_state()
-            .topics
-            .get(topic)
-            .map(|hosts| hosts.keys().cloned().collect())
-            .unwrap_or_default()
-    }
-
-    /// The live host of `topic` at `choose(count)`, copying only that one.
-    pub(crate) fn live_host(&self, topic: &str, choose: &Choose<'_>) -> Option<String> {
-        let state = self.live_state();
-        choose_among(state.topics.get(topic)?.keys(), choose)
+    /// The live hosts of `topic`: the shared snapshot, rebuilt only after a change.
+    pub(crate) fn live_topic(&self, topic: &str) -> Arc<LiveTopic> {
+        let mut state = self.live_state();
+        let State { topics, live, .. } = &mut *state;
+        live.get_or_build(topic, || {
+            topics
+                .get(topic)
+                .into_iter()
+                .flat_map(BTreeMap::keys)
+                .map(String::as_str)
+        })
     }
 
     /// Every live registration, optionally of one topic, sorted by topic then host.

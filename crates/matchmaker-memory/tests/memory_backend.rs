@@ -226,7 +226,11 @@ async fn round_robin_topic_lookup_cycles_through_live_hosts() {
     node.register("scheduler", "node1").await.unwrap();
     let mut picked = Vec::new();
     for _ in 0..3 {
-        picked.push(node.queues("scheduler").await.unwrap()[0].queue.clone());
+        picked.push(
+            node.queues("scheduler").await.unwrap()[0]
+                .queue()
+                .to_owned(),
+        );
     }
     assert_eq!(
         picked,
@@ -386,8 +390,8 @@ async fn register_many_registers_every_pair_or_none_when_one_is_invalid() {
         .queues("fanout~t")
         .await
         .unwrap()
-        .into_iter()
-        .map(|route| route.host)
+        .iter()
+        .map(|route| route.host().map(str::to_owned))
         .collect();
     assert_eq!(hosts, [Some("h1".to_owned()), Some("h2".to_owned())]);
     assert!(b.is_alive("u", "h1").await.unwrap());

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use matchmaker_core::key::{join, FANOUT_PREFIX};
-use matchmaker_core::{Exchange, Result, Route};
+use matchmaker_core::{Exchange, Result, Route, Routes};
 
 use crate::Ring;
 
@@ -51,15 +51,15 @@ impl RoundRobinRingExchange {
 
 #[async_trait]
 impl Exchange for RoundRobinRingExchange {
-    async fn run(&self, topic: &str) -> Result<Vec<Route>> {
+    async fn run(&self, topic: &str) -> Result<Routes> {
         let (Some(hosts), Some(position)) =
             (hosts_or_warn(&self.ring, topic), self.ring.position(topic))
         else {
-            return Ok(Vec::new());
+            return Ok(Routes::none());
         };
         let turn = self.turns[position].fetch_add(1, Ordering::Relaxed);
         let host = &hosts[turn % hosts.len()];
-        Ok(vec![Route::new(join(topic, host), host.as_str())])
+        Ok(Routes::one(Route::new(join(topic, host), host.as_str())))
     }
 }
 
@@ -83,10 +83,10 @@ impl FanoutRingExchange {
 
 #[async_trait]
 impl Exchange for FanoutRingExchange {
-    async fn run(&self, key: &str) -> Result<Vec<Route>> {
+    async fn run(&self, key: &str) -> Result<Routes> {
         let topic = key.strip_prefix(FANOUT_PREFIX).unwrap_or(key);
         let Some(hosts) = hosts_or_warn(&self.ring, topic) else {
-            return Ok(Vec::new());
+            return Ok(Routes::none());
         };
         let mut seen = std::collections::HashSet::with_capacity(hosts.len());
         Ok(hosts

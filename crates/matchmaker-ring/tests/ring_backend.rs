@@ -37,7 +37,10 @@ fn config_error(result: Result<impl std::fmt::Debug, Error>) -> String {
 
 async fn queue_names(matchmaker: &impl MatchMaker, key: &str) -> Vec<String> {
     let routes = matchmaker.queues(key).await.unwrap();
-    routes.into_iter().map(|route| route.queue).collect()
+    routes
+        .iter()
+        .map(|route| route.queue().to_owned())
+        .collect()
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! [`directed`]: one named host's service, for a directed key `topic.host`.
 
 use matchmaker_core::key::{self, KeyKind};
-use matchmaker_core::{Error, Registry, Result};
+use matchmaker_core::{Error, Registry, Result, Route};
 
 use crate::Member;
 
@@ -51,10 +51,10 @@ pub async fn directed<S>(
         )));
     };
     let routes = registry.queues(key).await?;
-    let Some(routed) = routes.into_iter().find_map(|route| route.host) else {
+    let Some(routed) = routes.iter().find_map(Route::host) else {
         return Ok(None);
     };
-    let mut member = Member::new(topic, routed.clone());
+    let mut member = Member::new(topic, routed);
     if registry.heartbeat_config().is_some() {
         let listing = registry.list(Some(topic)).await?;
         let Some(registration) = listing.into_iter().find(|registration| {

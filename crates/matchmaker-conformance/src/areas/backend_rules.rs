@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use libtest_mimic::Trial;
-use matchmaker_core::{DirectBinding, Exchange, FanoutBinding, Route, TopicBinding};
+use matchmaker_core::{DirectBinding, Exchange, FanoutBinding, Route, Routes, TopicBinding};
 
 use crate::capabilities::Need;
 use crate::check::{ensure, expect_eq, expect_routes, lookup, Outcome};
@@ -78,8 +78,8 @@ const MARKER_QUEUE: &str = "added-rule-was-reached";
 
 #[async_trait]
 impl Exchange for AddedRuleMarker {
-    async fn run(&self, _key: &str) -> matchmaker_core::Result<Vec<Route>> {
-        Ok(vec![Route::hostless(MARKER_QUEUE)])
+    async fn run(&self, _key: &str) -> matchmaker_core::Result<Routes> {
+        Ok(Routes::one(Route::hostless(MARKER_QUEUE)))
     }
 }
 
@@ -97,7 +97,7 @@ async fn added_rules_come_after_the_builtin_rules(cx: Context) -> Outcome {
     for (key, before) in keys.into_iter().zip(before) {
         let after = lookup(&*matchmaker, key).await?;
         ensure!(
-            after.iter().all(|route| route.queue != MARKER_QUEUE),
+            after.iter().all(|route| route.queue() != MARKER_QUEUE),
             "queues({key:?}) reached a rule added after the built-in last rules: {after:?}"
         );
         expect_eq(&format!("queues({key:?}) after add_binding"), after, before)?;

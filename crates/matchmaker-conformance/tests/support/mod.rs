@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use matchmaker_conformance::{Capabilities, Factory, Flavor};
+use matchmaker_core::heartbeat::LiveTopic;
 use matchmaker_core::{
     Error, HeartbeatBackend, HeartbeatConfig, HeartbeatMatchMaker, HostDirectory, MatchMaker,
     MembershipEvent, MembershipHub, Metadata, Registration, Result,
@@ -98,9 +99,8 @@ impl FakeRegistry {
     }
 }
 
-#[async_trait]
-impl HostDirectory for FakeRegistry {
-    async fn live_hosts(&self, topic: &str) -> Result<Vec<String>> {
+impl FakeRegistry {
+    async fn hosts_of(&self, topic: &str) -> Result<Vec<String>> {
         tokio::task::yield_now().await;
         let now = Instant::now();
         let prefix = self.has(Defect::TopicMatchesByPrefix);
@@ -122,15 +122,15 @@ impl HostDirectory for FakeRegistry {
         }
         Ok(hosts)
     }
-    async fn live_host(
-        &self,
-        topic: &str,
-        choose: &matchmaker_core::heartbeat::Choose<'_>,
-    ) -> Result<Option<String>> {
-        Ok(matchmaker_core::heartbeat::chosen_host(
-            self.live_hosts(topic).await?,
-            choose,
-        ))
+}
+
+#[async_trait]
+impl HostDirectory for FakeRegistry {
+    fn live_topic_now(&self, _topic: &str) -> Option<Result<Arc<LiveTopic>>> {
+        None // every lookup takes the waiting path, as a remote directory would
+    }
+    async fn live_topic(&self, topic: &str) -> Result<Arc<LiveTopic>> {
+        Ok(Arc::new(LiveTopic::new(topic, self.hosts_of(topic).await?)))
     }
 }
 
@@ -139,6 +139,8 @@ impl HeartbeatBackend for FakeRegistry {
     fn name(&self) -> &'static str {
         "fake"
     }
+    /// Several matchmakers share the fake; it restores nothing by itself.
+    fn attach(&self, _: matchmaker_core::Registrations) {}
 
     async fn backend_register(&self, registration: &Registration) -> Result<()> {
         tokio::task::yield_now().await;

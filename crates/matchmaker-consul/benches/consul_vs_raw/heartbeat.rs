@@ -41,7 +41,7 @@ pub async fn compare(address: &str, raw: &reqwest::Client, base: &str) -> BenchR
         async |_| pass_each(raw, &pass_urls).await,
     )
     .await?;
-    matchmaker.backend().shutdown().await?;
+    matchmaker.drain(std::time::Duration::from_secs(60)).await?;
     for index in 0..REGISTRATIONS {
         let url = format!("{base}/v1/agent/service/deregister/{RAW_SERVICE}-{index}");
         raw.put(url).send().await?.error_for_status()?;

@@ -41,7 +41,7 @@ pub async fn compare(
             raw.put(url).send().await?.error_for_status()?;
         }
     }
-    matchmaker.backend().shutdown().await?;
+    matchmaker.drain(std::time::Duration::from_secs(60)).await?;
     let reference = Samples::new(reference);
     let baseline = format!("{REGISTRATIONS} sequential raw agent service registers");
     Ok([

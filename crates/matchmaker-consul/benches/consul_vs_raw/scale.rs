@@ -97,8 +97,8 @@ pub async fn compare(
         },
     )
     .await?;
-    writer.backend().shutdown().await?;
-    reader.backend().shutdown().await?;
+    writer.drain(std::time::Duration::from_secs(60)).await?;
+    reader.drain(std::time::Duration::from_secs(60)).await?;
     let propagation = Comparison {
         operation: format!(
             "propagation at {TOPICS} topics: register on one backend until the other's lookup \

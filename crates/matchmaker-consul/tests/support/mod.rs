@@ -76,7 +76,7 @@ pub async fn fanout_hosts(matchmaker: &ConsulMatchMaker, topic: &str) -> Vec<Str
         .queues(&format!("fanout~{topic}"))
         .await
         .unwrap_or_else(|error| panic!("lookup of {topic}: {error}"));
-    let mut hosts: Vec<String> = routes.into_iter().filter_map(|route| route.host).collect();
+    let mut hosts: Vec<String> = routes.hosts().map(str::to_owned).collect();
     hosts.sort();
     hosts
 }

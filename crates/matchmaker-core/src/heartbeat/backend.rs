@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::heartbeat::Metadata;
+use std::sync::Arc;
+
+use crate::heartbeat::{LiveTopic, Metadata, Registrations};
 use crate::{key, MembershipStream, Result};
 
 /// One `(topic, host)` registration with its metadata: what this process registers, and what a
@@ -93,38 +95,21 @@ pub struct RegistrationInfo {
 }
 
 /// Answers which hosts are alive for a topic; what lookups on a heartbeat backend read.
+///
+/// A backend answers from its membership state through [`LiveTopics`], so a topic's
+/// [`LiveTopic`] (its sorted hosts and their routes) is built once per change and shared by
+/// every lookup after it.
+///
+/// [`LiveTopics`]: crate::heartbeat::LiveTopics
 #[async_trait]
 pub trait HostDirectory: Send + Sync {
-    /// Every live host of `topic`, in a stable order (sorted), without duplicates.
-    async fn live_hosts(&self, topic: &str) -> Result<Vec<String>>;
+    /// `topic`'s live hosts, if this directory can tell without waiting (a cache that already
+    /// holds the topic): what a lookup tries first. `None` sends it to [`Self::live_topic`].
+    fn live_topic_now(&self, topic: &str) -> Option<Result<Arc<LiveTopic>>>;
 
-    /// The one live host a bare-topic lookup routes to: the one at index `choose(count)` of
-    /// what `live_hosts` would return (`count` > 0), or `None` when there is none. A backend
-    /// answers it from its state without copying the other hosts, so a bare lookup costs the
-    /// same at 1 and at 1000 hosts; [`chosen_host`] answers it from a host list.
-    async fn live_host(&self, topic: &str, choose: &Choose<'_>) -> Result<Option<String>>;
-}
-
-/// How a bare-topic lookup chooses: from the number of live hosts (> 0), the index of one.
-pub type Choose<'a> = dyn Fn(usize) -> usize + Send + Sync + 'a;
-
-/// [`HostDirectory::live_host`] answered from a full host list, for directories that have
-/// nothing better (tests, wrappers).
-pub fn chosen_host(hosts: Vec<String>, choose: &Choose<'_>) -> Option<String> {
-    choose_among(hosts.iter(), choose)
-}
-
-/// The host at `choose(count)` of sorted `hosts`, the only one copied; `None` when there is
-/// none. What backends answer [`HostDirectory::live_host`] with from their own state.
-pub fn choose_among<'a>(
-    mut hosts: impl ExactSizeIterator<Item = &'a String>,
-    choose: &Choose<'_>,
-) -> Option<String> {
-    let count = hosts.len();
-    if count == 0 {
-        return None;
-    }
-    hosts.nth(choose(count).min(count - 1)).cloned()
+    /// `topic`'s live hosts, waiting for the directory to load them if it must (a first
+    /// lookup of a topic a cache does not watch yet).
+    async fn live_topic(&self, topic: &str) -> Result<Arc<LiveTopic>>;
 }
 
 /// The hooks a registry backend implements to plug into [`super::HeartbeatMatchMaker`].
@@ -137,8 +122,10 @@ pub fn choose_among<'a>(
 /// - `ack_alive` refreshes the registration; if its record vanished it re-creates it.
 /// - `is_alive` is false for an unknown pair, not an error.
 /// - `expire` removes that pair only.
-/// - `heartbeat` refreshes all of this process's registrations; the default acknowledges
-///   each one, backends with a cheaper way (one lease keep-alive) override it.
+/// - `heartbeat` refreshes all of this process's registrations: one request where the
+///   registry allows it, else [`ack_each`].
+/// - The set of what must exist is the matchmaker's ([`Registrations`], handed over by
+///   `attach`); a backend reads it and never keeps a copy.
 ///
 /// # Example: a new registry
 /// A minimal backend over a shared in-process set (no TTL), wrapped by [`HeartbeatMatchMaker`],
@@ -151,10 +138,12 @@ pub fn choose_among<'a>(
 /// use std::sync::Mutex;
 ///
 /// use async_trait::async_trait;
-/// use matchmaker_core::heartbeat::{ack_each, chosen_host, Choose};
+/// use std::sync::Arc;
+///
+/// use matchmaker_core::heartbeat::{ack_each, LiveTopic};
 /// use matchmaker_core::{
 ///     Error, HeartbeatBackend, HeartbeatConfig, HeartbeatMatchMaker, HostDirectory, MatchMaker,
-///     MembershipStream, Registration, RegistrationInfo, Result,
+///     MembershipStream, Registration, RegistrationInfo, Registrations, Result,
 /// };
 ///
 /// #[derive(Default)]
@@ -162,12 +151,13 @@ pub fn choose_among<'a>(
 ///
 /// #[async_trait]
 /// impl HostDirectory for SetRegistry {
-///     async fn live_hosts(&self, topic: &str) -> Result<Vec<String>> {
+///     fn live_topic_now(&self, topic: &str) -> Option<Result<Arc<LiveTopic>>> {
 ///         let set = self.0.lock().unwrap();
-///         Ok(set.iter().filter(|r| r.topic == topic).map(|r| r.host.clone()).collect())
+///         let hosts = set.iter().filter(|r| r.topic == topic).map(|r| r.host.as_str());
+///         Some(Ok(Arc::new(LiveTopic::new(topic, hosts))))
 ///     }
-///     async fn live_host(&self, topic: &str, choose: &Choose<'_>) -> Result<Option<String>> {
-///         Ok(chosen_host(self.live_hosts(topic).await?, choose))
+///     async fn live_topic(&self, topic: &str) -> Result<Arc<LiveTopic>> {
+///         self.live_topic_now(topic).expect("never waits")
 ///     }
 /// }
 ///
@@ -176,6 +166,7 @@ pub fn choose_among<'a>(
 ///     fn name(&self) -> &'static str {
 ///         "set"
 ///     }
+///     fn attach(&self, _registrations: Registrations) {} // nothing here to restore after a loss
 ///     async fn backend_register(&self, registration: &Registration) -> Result<()> {
 ///         self.0.lock().unwrap().insert(registration.clone());
 ///         Ok(())
@@ -226,12 +217,20 @@ pub fn choose_among<'a>(
 /// # Ok::<(), matchmaker_core::Error>(()) }).unwrap();
 /// ```
 ///
-/// A real registry implements `heartbeat` as one request for all registrations, and `list`
+/// A real registry implements `heartbeat` as one request for all registrations, keeps its
+/// lookups' snapshots in [`LiveTopics`](crate::heartbeat::LiveTopics), and implements `list`
 /// and `subscribe`; run the conformance suite (`matchmaker-conformance`) against it.
 #[async_trait]
 pub trait HeartbeatBackend: HostDirectory + 'static {
     /// Short backend name for errors and logs, e.g. `memory`.
     fn name(&self) -> &'static str;
+
+    /// Receives the matchmaker's [`Registrations`], the one set of what must exist, once, when
+    /// [`super::HeartbeatMatchMaker`] wraps the backend. The backend reads it whenever it must
+    /// restore more than the registration at hand (a lost lease, an agent that forgot this
+    /// process) and keeps no set of its own. A backend shared by several matchmakers keeps the
+    /// first one it is given.
+    fn attach(&self, registrations: Registrations);
 
     /// Records a registration.
     async fn backend_register(&self, registration: &Registration) -> Result<()>;

@@ -5,11 +5,12 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use super::{HostDirectory, Strategy};
-use crate::key::{join, FANOUT_PREFIX};
-use crate::{Exchange, Result, Route};
+use super::{HostDirectory, LiveTopic, Strategy};
+use crate::key::FANOUT_PREFIX;
+use crate::{Exchange, Result, Routes};
 
-/// Bare topic `t`: one live host `h` by the strategy, as `[("t.h", h)]`; none: `[]`.
+/// Bare topic `t`: one live host `h` by the strategy, as `[("t.h", h)]`; none: `[]`. The route
+/// is a clone of the one the topic's [`LiveTopic`] holds: no string is copied.
 pub struct LiveTopicExchange {
     directory: Arc<dyn HostDirectory>,
     strategy: Strategy,
@@ -34,27 +35,40 @@ impl LiveTopicExchange {
                     .next_index
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
-                let slot = next.entry(topic.to_owned()).or_insert(0);
+                let slot = match next.get_mut(topic) {
+                    Some(slot) => slot,
+                    None => next.entry(topic.to_owned()).or_insert(0),
+                };
                 let index = *slot % count;
                 *slot = index + 1;
                 index
             }
         }
     }
+
+    fn route(&self, live: &LiveTopic) -> Routes {
+        if live.is_empty() {
+            return Routes::none();
+        }
+        let index = self.pick(live.topic(), live.len());
+        live.route_to(index).map_or_else(Routes::none, Routes::one)
+    }
 }
 
 #[async_trait]
 impl Exchange for LiveTopicExchange {
-    async fn run(&self, topic: &str) -> Result<Vec<Route>> {
-        let choose = |count: usize| self.pick(topic, count);
-        Ok(match self.directory.live_host(topic, &choose).await? {
-            Some(host) => vec![Route::new(join(topic, &host), host)],
-            None => Vec::new(),
-        })
+    async fn run(&self, topic: &str) -> Result<Routes> {
+        Ok(self.route(&*self.directory.live_topic(topic).await?))
+    }
+
+    fn run_now(&self, topic: &str) -> Option<Result<Routes>> {
+        let live = self.directory.live_topic_now(topic)?;
+        Some(live.map(|live| self.route(&live)))
     }
 }
 
-/// Fanout `fanout~t`: every live host `h`, in stable order, as `("fanout~t.h", h)`.
+/// Fanout `fanout~t`: every live host `h`, in stable order, as `("fanout~t.h", h)`: the
+/// topic's shared route list, whatever its length.
 pub struct LiveFanoutExchange {
     directory: Arc<dyn HostDirectory>,
 }
@@ -68,12 +82,14 @@ impl LiveFanoutExchange {
 
 #[async_trait]
 impl Exchange for LiveFanoutExchange {
-    async fn run(&self, key: &str) -> Result<Vec<Route>> {
+    async fn run(&self, key: &str) -> Result<Routes> {
         let topic = key.strip_prefix(FANOUT_PREFIX).unwrap_or(key);
-        let hosts = self.directory.live_hosts(topic).await?;
-        Ok(hosts
-            .into_iter()
-            .map(|host| Route::new(join(key, &host), host))
-            .collect())
+        Ok(self.directory.live_topic(topic).await?.fanout())
+    }
+
+    fn run_now(&self, key: &str) -> Option<Result<Routes>> {
+        let topic = key.strip_prefix(FANOUT_PREFIX).unwrap_or(key);
+        let live = self.directory.live_topic_now(topic)?;
+        Some(live.map(|live| live.fanout()))
     }
 }

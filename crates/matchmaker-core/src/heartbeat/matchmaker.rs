@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use async_trait::async_trait;
 use tokio::task::JoinHandle;
 
-use super::registration_set::RegistrationSet;
+use super::registration_set::{RegistrationSet, Registrations};
 use super::to_completion::to_completion;
 use super::{
     validate_metadata, HeartbeatBackend, HeartbeatConfig, HostDirectory, LiveFanoutExchange,
@@ -14,7 +14,7 @@ use super::{
 };
 use crate::{
     key, Binding, DirectBinding, DirectExchange, Error, Exchange, FanoutBinding, MatchMaker,
-    MembershipStream, Result, Route, Rules, TopicBinding,
+    MembershipStream, Result, Routes, Rules, TopicBinding,
 };
 
 /// A matchmaker over a registry backend: the original `HeartbeatMatchMakerBase`, fixed.
@@ -31,34 +31,78 @@ struct Shared<B> {
     backend: Arc<B>,
     config: HeartbeatConfig,
     rules: Rules,
-    registrations: Mutex<RegistrationSet>,
+    /// What must exist: the one set, which the backend reads (`HeartbeatBackend::attach`).
+    registrations: Registrations,
+    /// What must not exist: pairs whose removal failed (the registry was unreachable). Every
+    /// beat retries them, so a failed unregister never leaves a record this process's
+    /// heartbeat keeps alive.
+    unfinished_removals: Mutex<BTreeSet<Registration>>,
     /// Beats hold it shared, `unregister` exclusively: a beat that took its snapshot before an
     /// unregister finishes first, so it cannot re-create the pair after it was removed.
     beat_gate: tokio::sync::RwLock<()>,
+    /// `matchmaker_lookups_total` of this backend, resolved once.
+    lookups: crate::telemetry::Counter,
 }
 
 impl<B: HeartbeatBackend> Shared<B> {
     fn registrations(&self) -> MutexGuard<'_, RegistrationSet> {
-        self.registrations
+        self.registrations.lock()
+    }
+
+    fn unfinished_removals(&self) -> MutexGuard<'_, BTreeSet<Registration>> {
+        self.unfinished_removals
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// One beat: refresh what must exist, then retry the removals that failed earlier. The
+    /// first error is returned, after both were tried.
     async fn send_heartbeats(&self) -> Result<()> {
         let _beat = self.beat_gate.read().await;
         // A snapshot: (un)registering while a beat is under way is safe (upstream bug 1432966).
         let snapshot = self.registrations().snapshot();
-        if snapshot.is_empty() {
-            return Ok(());
+        let mut outcome = Ok(());
+        if !snapshot.is_empty() {
+            outcome = self.backend.heartbeat(&snapshot).await;
+            crate::telemetry::heartbeat_sent(self.backend.name());
+            tracing::debug!(
+                backend = self.backend.name(),
+                registrations = snapshot.len(),
+                ok = outcome.is_ok(),
+                "heartbeat sent"
+            );
         }
-        let outcome = self.backend.heartbeat(&snapshot).await;
-        crate::telemetry::heartbeat_sent(self.backend.name());
-        tracing::debug!(
-            backend = self.backend.name(),
-            registrations = snapshot.len(),
-            ok = outcome.is_ok(),
-            "heartbeat sent"
-        );
+        let removals = self.finish_removals().await;
+        outcome.and(removals)
+    }
+
+    /// Removes the pairs whose removal failed before (unless registered again since); stops
+    /// at the first that fails again.
+    async fn finish_removals(&self) -> Result<()> {
+        let pending: Vec<Registration> = self.unfinished_removals().iter().cloned().collect();
+        for registration in pending {
+            if !self.registrations.contains(&registration) {
+                self.backend.backend_unregister(&registration).await?;
+                tracing::info!(
+                    backend = self.backend.name(),
+                    topic = %registration.topic,
+                    host = %registration.host,
+                    "completed a removal that failed earlier"
+                );
+            }
+            self.unfinished_removals().remove(&registration);
+        }
+        Ok(())
+    }
+
+    /// Removes `registration` from the registry; if that fails, the next beats retry it.
+    async fn remove_or_retry_later(&self, registration: &Registration) -> Result<()> {
+        let outcome = self.backend.backend_unregister(registration).await;
+        let mut unfinished = self.unfinished_removals();
+        match &outcome {
+            Ok(()) => unfinished.remove(registration),
+            Err(_) => unfinished.insert(registration.clone()),
+        };
         outcome
     }
 }
@@ -69,22 +113,24 @@ impl<B: HeartbeatBackend> Shared<B> {
     /// it) is removed from the registry and the set again.
     async fn register(self: Arc<Self>, registration: Registration) -> Result<()> {
         let (topic, host) = (&registration.topic, &registration.host);
+        self.unfinished_removals().remove(&registration);
         let newly_added = self.registrations().replace(registration.clone()).is_none();
         let backend = &self.backend;
         let mut outcome = backend.backend_register(&registration).await;
         if outcome.is_ok() {
             outcome = backend.ack_alive(&registration).await;
             if outcome.is_err() && newly_added {
-                // The record exists but the call failed: remove it, or it would outlive the
-                // error on a shared lease while this process keeps heartbeating.
-                if let Err(error) = backend.backend_unregister(&registration).await {
-                    tracing::warn!(%topic, %host, %error, "could not roll back a failed register");
+                // The record exists but the call failed: the caller sees the error and owns
+                // the retry, so stop beating for the pair and remove the record, or it would
+                // outlive the error on a shared lease while this process keeps heartbeating.
+                self.registrations().remove(&registration);
+                if let Err(error) = self.remove_or_retry_later(&registration).await {
+                    tracing::warn!(%topic, %host, %error, "could not roll back a failed register; the next beats retry");
                 }
             }
         }
         tracing::debug!(%topic, %host, ok = outcome.is_ok(), "matchmaker registered");
         if outcome.is_err() && newly_added {
-            // The caller sees the error and owns the retry; do not keep beating for it.
             self.registrations().remove(&registration);
         }
         outcome
@@ -93,6 +139,12 @@ impl<B: HeartbeatBackend> Shared<B> {
     /// Adds every registration to the set and writes them in bulk; on error the ones this
     /// call added are rolled back.
     async fn register_many(self: Arc<Self>, registrations: Vec<Registration>) -> Result<()> {
+        {
+            let mut unfinished = self.unfinished_removals();
+            for registration in &registrations {
+                unfinished.remove(registration);
+            }
+        }
         let added: Vec<Registration> = {
             let mut set = self.registrations();
             registrations
@@ -104,14 +156,16 @@ impl<B: HeartbeatBackend> Shared<B> {
         let backend = &self.backend;
         let outcome = backend.backend_register_many(&registrations).await;
         if outcome.is_err() {
-            for registration in &added {
-                if let Err(error) = backend.backend_unregister(registration).await {
-                    tracing::warn!(topic = %registration.topic, host = %registration.host, %error, "could not roll back a failed register");
+            {
+                let mut set = self.registrations();
+                for registration in &added {
+                    set.remove(registration);
                 }
             }
-            let mut set = self.registrations();
             for registration in &added {
-                set.remove(registration);
+                if let Err(error) = self.remove_or_retry_later(registration).await {
+                    tracing::warn!(topic = %registration.topic, host = %registration.host, %error, "could not roll back a failed register; the next beats retry");
+                }
             }
         }
         tracing::debug!(
@@ -128,7 +182,7 @@ impl<B: HeartbeatBackend> Shared<B> {
         // Waits for an in-flight beat, whose snapshot may hold this pair (no phantom re-creation).
         let _no_beat = self.beat_gate.write().await;
         self.registrations().remove(&registration);
-        self.backend.backend_unregister(&registration).await?;
+        self.remove_or_retry_later(&registration).await?;
         tracing::info!(topic = %registration.topic, host = %registration.host, "matchmaker unregistered");
         Ok(())
     }
@@ -143,6 +197,8 @@ impl<B: HeartbeatBackend> HeartbeatMatchMaker<B> {
     /// Like [`HeartbeatMatchMaker::new`] for a backend that is already shared.
     pub fn with_shared_backend(backend: Arc<B>, config: HeartbeatConfig) -> Result<Self> {
         config.validate()?;
+        let registrations = Registrations::default();
+        backend.attach(registrations.clone());
         let directory: Arc<dyn HostDirectory> = backend.clone();
         let rules = Rules::new();
         rules.add(
@@ -158,10 +214,12 @@ impl<B: HeartbeatBackend> HeartbeatMatchMaker<B> {
         );
         Ok(HeartbeatMatchMaker {
             shared: Arc::new(Shared {
+                lookups: crate::telemetry::counter_of(crate::telemetry::LOOKUPS, backend.name()),
                 backend,
                 config,
                 rules,
-                registrations: Mutex::new(RegistrationSet::default()),
+                registrations,
+                unfinished_removals: Mutex::new(BTreeSet::new()),
                 beat_gate: tokio::sync::RwLock::new(()),
             }),
             heart: Mutex::new(None),
@@ -243,9 +301,13 @@ impl<B: HeartbeatBackend> HeartbeatMatchMaker<B> {
     pub async fn leave_to_expire(&self) -> Result<()> {
         MatchMaker::stop_heartbeat(self);
         let _no_beat = self.shared.beat_gate.write().await;
-        let snapshot: Vec<Registration> = self.registrations();
-        self.shared.backend.leave_to_expire(&snapshot).await?;
-        self.shared.registrations().clear();
+        // Forgotten first, so nothing (a lease recovery of a concurrent register) re-creates
+        // them while the backend lets go; handed back if it fails.
+        let snapshot = self.shared.registrations().take();
+        if let Err(error) = self.shared.backend.leave_to_expire(&snapshot).await {
+            self.shared.registrations().restore(&snapshot);
+            return Err(error);
+        }
         tracing::info!(
             backend = self.shared.backend.name(),
             registrations = snapshot.len(),
@@ -313,9 +375,9 @@ impl<B: HeartbeatBackend> MatchMaker for HeartbeatMatchMaker<B> {
         self.shared.rules.add(binding, exchange, last);
     }
 
-    async fn queues(&self, key: &str) -> Result<Vec<Route>> {
+    async fn queues(&self, key: &str) -> Result<Routes> {
         key::parse_key(key)?;
-        crate::telemetry::lookup(self.shared.backend.name());
+        self.shared.lookups.increment(1);
         self.shared.rules.queues(key).await
     }
 
@@ -380,34 +442,45 @@ impl<B: HeartbeatBackend> MatchMaker for HeartbeatMatchMaker<B> {
         MatchMaker::stop_heartbeat(self);
         // Waits for an in-flight beat, whose snapshot could re-create what is being removed.
         let _no_beat = self.shared.beat_gate.write().await;
-        let snapshot = self.registrations();
+        // Forgotten first, so nothing re-creates them while they are removed; what was not
+        // removed is handed back below.
+        let snapshot = self.shared.registrations().take();
         let backend = &self.shared.backend;
-        match tokio::time::timeout(timeout, backend.drain(&snapshot)).await {
-            Ok(Ok(())) => {
-                self.shared.registrations().clear();
-                tracing::info!(
-                    backend = backend.name(),
-                    registrations = snapshot.len(),
-                    "matchmaker drained"
-                );
-                Ok(())
-            }
-            Ok(Err(error)) => Err(error),
-            Err(_) => Err(Error::unavailable(
-                backend.name(),
-                format!(
-                    "drain of {} registrations did not finish within {timeout:?}",
-                    snapshot.len()
-                ),
-            )),
+        let late = || {
+            let message = format!(
+                "drain of {} registrations did not finish within {timeout:?}",
+                snapshot.len()
+            );
+            Error::unavailable(backend.name(), message)
+        };
+        let deadline = tokio::time::Instant::now() + timeout;
+        let failure = match tokio::time::timeout_at(deadline, backend.drain(&snapshot)).await {
+            Ok(Ok(())) => None,
+            Ok(Err(error)) => Some(error),
+            Err(_) => Some(late()),
+        };
+        if let Some(error) = failure {
+            self.shared.registrations().restore(&snapshot);
+            return Err(error);
         }
+        // Records whose removal failed earlier go too (usually already gone with the lease or
+        // instance service: one cheap request each).
+        tokio::time::timeout_at(deadline, self.shared.finish_removals())
+            .await
+            .map_err(|_| late())??;
+        tracing::info!(
+            backend = backend.name(),
+            registrations = snapshot.len(),
+            "matchmaker drained"
+        );
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::heartbeat::HeartbeatConfig;
+    use crate::heartbeat::{HeartbeatConfig, LiveTopic};
 
     /// Records hook calls; `ack_alive` always fails.
     #[derive(Default)]
@@ -417,18 +490,11 @@ mod tests {
 
     #[async_trait]
     impl HostDirectory for FailingAck {
-        async fn live_hosts(&self, _topic: &str) -> Result<Vec<String>> {
-            Ok(Vec::new())
+        fn live_topic_now(&self, topic: &str) -> Option<Result<Arc<LiveTopic>>> {
+            Some(Ok(Arc::new(LiveTopic::new::<&str>(topic, []))))
         }
-        async fn live_host(
-            &self,
-            topic: &str,
-            choose: &crate::heartbeat::Choose<'_>,
-        ) -> Result<Option<String>> {
-            Ok(crate::heartbeat::chosen_host(
-                self.live_hosts(topic).await?,
-                choose,
-            ))
+        async fn live_topic(&self, topic: &str) -> Result<Arc<LiveTopic>> {
+            self.live_topic_now(topic).expect("never waits")
         }
     }
 
@@ -437,6 +503,7 @@ mod tests {
         fn name(&self) -> &'static str {
             "failing-ack"
         }
+        fn attach(&self, _: crate::heartbeat::Registrations) {}
         async fn backend_register(&self, _: &Registration) -> Result<()> {
             self.calls.lock().unwrap().push("register");
             Ok(())

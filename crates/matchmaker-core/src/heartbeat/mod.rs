@@ -1,7 +1,7 @@
 //! The heartbeat machinery: a reusable matchmaker that registry backends plug into.
 //!
 //! A backend implements [`HeartbeatBackend`] (the original's `backend_register`,
-//! `backend_unregister`, `ack_alive`, `is_alive` and `expire` hooks, plus `live_hosts` for
+//! `backend_unregister`, `ack_alive`, `is_alive` and `expire` hooks, plus `live_topic` for
 //! lookups) and wraps itself in a [`HeartbeatMatchMaker`], which keeps the set of this
 //! process's registrations, runs the heartbeat task and answers lookups:
 //!
@@ -22,16 +22,16 @@ mod backend;
 mod config;
 pub mod duration_text;
 mod exchanges;
+mod live_topic;
 mod matchmaker;
 pub mod metadata;
 mod registration_set;
 mod to_completion;
 
-pub use backend::{
-    ack_each, choose_among, chosen_host, Choose, HeartbeatBackend, HostDirectory, Registration,
-    RegistrationInfo,
-};
+pub use backend::{ack_each, HeartbeatBackend, HostDirectory, Registration, RegistrationInfo};
 pub use config::{HeartbeatConfig, Strategy, DEFAULT_TTL, MIN_TTL};
 pub use exchanges::{LiveFanoutExchange, LiveTopicExchange};
+pub use live_topic::{LiveTopic, LiveTopics};
 pub use matchmaker::HeartbeatMatchMaker;
 pub use metadata::{validate_metadata, Metadata};
+pub use registration_set::{AttachedRegistrations, Registrations};

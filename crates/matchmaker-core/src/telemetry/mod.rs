@@ -4,6 +4,10 @@
 //! `metrics-exporter-prometheus`, or [`Counters::global`]); without one each call is a no-op. Every counter carries a
 //! `backend` label (`memory`, `etcd`, `consul`).
 //!
+//! Lookups and cache hits, counted on every `queues`, go through handles ([`counter_of`]) a
+//! matchmaker and its backend take when they are created, so a lookup pays one atomic add and
+//! no allocation: install the recorder before connecting, as `metrics` asks.
+//!
 //! | counter | counted when |
 //! |---|---|
 //! | `matchmaker_heartbeats_sent_total` | a heartbeat round was sent |
@@ -15,6 +19,8 @@
 mod counters;
 
 pub use counters::Counters;
+/// A resolved counter handle (see [`counter_of`]).
+pub use metrics::Counter;
 
 /// Name of the heartbeat counter.
 pub const HEARTBEATS_SENT: &str = "matchmaker_heartbeats_sent_total";
@@ -26,6 +32,13 @@ pub const CACHE_HITS: &str = "matchmaker_cache_hits_total";
 pub const WATCH_RESTARTS: &str = "matchmaker_watch_restarts_total";
 /// Name of the lookup counter.
 pub const LOOKUPS: &str = "matchmaker_lookups_total";
+
+/// The handle of counter `name` for `backend`, resolved once: counting through it allocates
+/// nothing (a `counter!` call with a label builds its key each time). A handle taken before
+/// the application installs its recorder stays a no-op.
+pub fn counter_of(name: &'static str, backend: &'static str) -> Counter {
+    metrics::counter!(name, "backend" => backend)
+}
 
 /// Counts one heartbeat round of `backend`.
 pub fn heartbeat_sent(backend: &'static str) {

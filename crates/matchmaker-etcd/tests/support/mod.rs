@@ -169,8 +169,8 @@ pub async fn fanout_hosts(
         .queues(&format!("fanout~{topic}"))
         .await
         .expect("lookup succeeds")
-        .into_iter()
-        .filter_map(|route| route.host)
+        .hosts()
+        .map(str::to_owned)
         .collect();
     hosts.sort();
     hosts

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use futures_util::stream::{self, StreamExt};
 use matchmaker_core::{
     Binding, Error, Exchange, HeartbeatConfig, MatchMaker, MembershipStream, Registration,
-    RegistrationInfo, Registry, Result, Route,
+    RegistrationInfo, Registry, Result, Routes,
 };
 use matchmaker_memory::{MemoryMatchMaker, MemoryRegistry};
 use tokio::sync::watch;
@@ -149,7 +149,7 @@ impl MatchMaker for Faulty {
     fn add_binding(&self, binding: Arc<dyn Binding>, exchange: Arc<dyn Exchange>, last: bool) {
         self.inner.add_binding(binding, exchange, last)
     }
-    async fn queues(&self, key: &str) -> Result<Vec<Route>> {
+    async fn queues(&self, key: &str) -> Result<Routes> {
         self.inner.queues(key).await
     }
     async fn register(&self, topic: &str, host: &str) -> Result<()> {
