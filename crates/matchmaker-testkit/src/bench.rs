@@ -34,6 +34,12 @@ impl Samples {
         self.percentile(99)
     }
 
+    /// Each sample divided by `items`: samples of batches of `items` operations as samples of
+    /// one operation.
+    pub fn per_item(&self, items: u32) -> Samples {
+        Samples(self.0.iter().map(|sample| *sample / items.max(1)).collect())
+    }
+
     /// Sum of every sample: the wall time spent in the operation.
     pub fn total(&self) -> Duration {
         self.0.iter().sum()
@@ -94,6 +100,72 @@ where
         Ok(())
     })
     .await
+}
+
+/// Hosts per topic of the lookup scale curve.
+pub const LOOKUP_SCALE_HOSTS: [usize; 4] = [1, 10, 100, 1000];
+
+/// Samples of each kind per size, lookups per sample (timed together, so the timer's own cost
+/// is spread over them), and lookups whose allocations are counted after them.
+const LOOKUP_ITERATIONS: usize = 500;
+const LOOKUPS_PER_SAMPLE: u32 = 100;
+const LOOKUP_COUNTED: usize = 1000;
+const LOOKUP_BUDGET: Duration = Duration::from_secs(5);
+
+/// The two rows of one size of the lookup scale curve: a bare-topic lookup (`queues(topic)`,
+/// one host chosen) and a fanout (`queues("fanout~topic")`, every host) of a topic that has
+/// `hosts` live hosts, each timed alternately with `raw` (one raw read of that topic's
+/// registrations, described by `baseline`). A lookup sample is the mean of 100 lookups in a
+/// row, as a bench harness times sub-microsecond work; the row says so. Each row's label gives
+/// the heap allocations one lookup makes, counted on this thread by
+/// [`crate::allocations::Counting`] (which the bench binary must install).
+pub async fn lookup_scale_rows<M: matchmaker_core::MatchMaker + ?Sized>(
+    matchmaker: &M,
+    topic: &str,
+    hosts: usize,
+    baseline: &str,
+    mut raw: impl AsyncFnMut(usize) -> BenchResult<()>,
+) -> BenchResult<Vec<Comparison>> {
+    if !crate::allocations::installed() {
+        return Err("the bench binary must install allocations::Counting".into());
+    }
+    let fanout = format!("fanout~{topic}");
+    let found = matchmaker.queues(&fanout).await?.len();
+    if found != hosts {
+        return Err(format!("{topic}: the cache has {found} hosts, expected {hosts}").into());
+    }
+    let mut rows = Vec::new();
+    for (key, kind) in [(topic, "bare"), (fanout.as_str(), "fanout")] {
+        let (measured, reference) = interleaved(
+            LOOKUP_ITERATIONS,
+            LOOKUP_BUDGET,
+            async |_| {
+                for _ in 0..LOOKUPS_PER_SAMPLE {
+                    std::hint::black_box(matchmaker.queues(key).await?);
+                }
+                Ok(())
+            },
+            &mut raw,
+        )
+        .await?;
+        let measured = measured.per_item(LOOKUPS_PER_SAMPLE);
+        let before = crate::allocations::allocations_here();
+        for _ in 0..LOOKUP_COUNTED {
+            std::hint::black_box(matchmaker.queues(key).await?);
+        }
+        let made = crate::allocations::allocations_here() - before;
+        let per_lookup = made as f64 / LOOKUP_COUNTED as f64;
+        rows.push(Comparison {
+            operation: format!(
+                "lookup scale: {kind} queues(), {hosts} hosts (mean of {LOOKUPS_PER_SAMPLE}; {per_lookup} allocations)"
+            ),
+            baseline: baseline.to_owned(),
+            short: format!("a {kind} lookup at {hosts} hosts"),
+            measured,
+            reference,
+        });
+    }
+    Ok(rows)
 }
 
 /// One measured operation and the baseline it is judged against.

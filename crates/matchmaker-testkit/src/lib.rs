@@ -11,6 +11,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod allocations;
 pub mod bench;
 pub mod consul;
 mod error;

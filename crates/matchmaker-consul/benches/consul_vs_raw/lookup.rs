@@ -33,7 +33,7 @@ pub async fn compare(address: &str, raw: &reqwest::Client, base: &str) -> BenchR
         })
         .collect();
     for (key, url) in fanout_keys.iter().zip(&urls) {
-        wait_until_cached(&matchmaker, key).await?;
+        wait_until_cached(&matchmaker, key, HOSTS_PER_TOPIC).await?;
         let listed = passing(raw, url).await?;
         if listed != HOSTS_PER_TOPIC {
             return Err(format!("{url} lists {listed} hosts, expected {HOSTS_PER_TOPIC}").into());
@@ -54,7 +54,7 @@ pub async fn compare(address: &str, raw: &reqwest::Client, base: &str) -> BenchR
         },
     )
     .await?;
-    matchmaker.backend().shutdown().await?;
+    matchmaker.drain(std::time::Duration::from_secs(60)).await?;
     Ok(Comparison {
         operation: format!(
             "lookup: queues(\"fanout~t\"), cache ({TOPICS} topics x {HOSTS_PER_TOPIC} hosts)"
@@ -67,21 +67,22 @@ pub async fn compare(address: &str, raw: &reqwest::Client, base: &str) -> BenchR
 }
 
 /// One raw lookup: the request, and the JSON parsed as a client must; the number of entries.
-async fn passing(raw: &reqwest::Client, url: &str) -> BenchResult<usize> {
+pub async fn passing(raw: &reqwest::Client, url: &str) -> BenchResult<usize> {
     let response = raw.get(url).send().await?.error_for_status()?;
     let entries: Vec<serde_json::Value> = response.json().await?;
     Ok(entries.len())
 }
 
-/// The first lookup of a topic starts its blocking-query loop; wait until it holds every host.
-async fn wait_until_cached(
+/// The first lookup of a topic starts its blocking-query loop; wait until it holds all `hosts`.
+pub async fn wait_until_cached(
     matchmaker: &matchmaker_consul::ConsulMatchMaker,
     key: &str,
+    hosts: usize,
 ) -> BenchResult<()> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let found = matchmaker.queues(key).await?.len();
-        if found == HOSTS_PER_TOPIC {
+        if found == hosts {
             return Ok(());
         }
         if Instant::now() > deadline {

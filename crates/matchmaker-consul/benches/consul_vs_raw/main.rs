@@ -1,5 +1,5 @@
 //! `cargo bench -p matchmaker-consul` (or `cargo xtask bench`): what the Consul matchmaker's
-//! lookups and heartbeats cost, next to the same work done with plain agent API requests (one
+//! lookups (and how they grow with hosts per topic), registrations and heartbeats cost, next to the same work done with plain agent API requests (one
 //! per lookup, one check pass per registration), measured in the same run on a throwaway
 //! `consul agent -dev` on loopback. Figures are printed as ratios to that baseline.
 //!
@@ -9,6 +9,7 @@
 
 mod heartbeat;
 mod lookup;
+mod lookup_scale;
 mod register;
 mod scale;
 
@@ -21,6 +22,10 @@ use matchmaker_testkit::consul::{ConsulAgent, ConsulOptions};
 
 use matchmaker_testkit::bench as report;
 use report::BenchResult;
+
+#[global_allocator]
+static ALLOCATOR: matchmaker_testkit::allocations::Counting =
+    matchmaker_testkit::allocations::Counting;
 
 /// Long enough that no check expires during the run, since no background heartbeat runs.
 const TTL: Duration = Duration::from_secs(60);
@@ -63,6 +68,7 @@ async fn run(address: &str, agent_port: u16) -> BenchResult<Vec<report::Comparis
     ];
     comparisons.extend(register::compare(address, &raw, &base).await?);
     comparisons.extend(scale::compare(address, agent_port, &raw, &base).await?);
+    comparisons.extend(lookup_scale::compare(address, &raw, &base).await?);
     Ok(comparisons)
 }
 

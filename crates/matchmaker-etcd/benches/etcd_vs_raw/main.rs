@@ -7,7 +7,6 @@
 //! nothing and exits at once. Without an etcd binary it prints why and skips, or fails when
 //! `MATCHMAKER_TEST_REQUIRED=1`.
 
-mod allocations;
 mod heartbeat;
 mod lookup;
 mod lookup_scale;
@@ -25,7 +24,8 @@ use matchmaker_testkit::bench as report;
 use report::BenchResult;
 
 #[global_allocator]
-static ALLOCATOR: allocations::Counting = allocations::Counting;
+static ALLOCATOR: matchmaker_testkit::allocations::Counting =
+    matchmaker_testkit::allocations::Counting;
 
 /// Long enough that no lease expires during the run, since no background heartbeat runs.
 const TTL: Duration = Duration::from_secs(60);

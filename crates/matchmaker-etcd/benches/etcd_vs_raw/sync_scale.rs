@@ -8,8 +8,8 @@ use std::time::Duration;
 use etcd_client::{Client, GetOptions, Txn, TxnOp};
 use futures_util::future::try_join_all;
 
-use crate::allocations::live_bytes;
 use crate::report::{timed, BenchResult, Comparison, Samples};
+use matchmaker_testkit::allocations::live_bytes;
 
 const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
 const HOSTS_PER_TOPIC: usize = 100;
