@@ -116,11 +116,21 @@ impl HeartbeatBackend for ConsulBackend {
         self.settle(topic, |hosts| !hosts.contains(host)).await
     }
 
-    /// Deregisters each registration (waiting, bounded, until the namespace watch shows it
-    /// gone) and then the instance service.
+    /// Deregisters the registrations (as many requests in flight as the write lane has
+    /// connections), waits (bounded) until the namespace watch shows each topic without them,
+    /// then deregisters the instance service.
     async fn drain(&self, registrations: &[Registration]) -> Result<()> {
+        self.registrar.unregister_many(registrations).await?;
+        let mut by_topic: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for registration in registrations {
-            self.backend_unregister(registration).await?;
+            let hosts = by_topic.entry(registration.topic.as_str()).or_default();
+            hosts.push(registration.host.as_str());
+        }
+        for (topic, gone) in by_topic {
+            self.settle(topic, |hosts| {
+                gone.iter().all(|host| !hosts.contains(*host))
+            })
+            .await?;
         }
         self.registrar.release_instance().await
     }

@@ -230,6 +230,14 @@ impl Registrar {
         Ok(())
     }
 
+    /// Deregisters every pair's service, [`WRITE_CONCURRENCY`] requests at a time.
+    pub async fn unregister_many(&self, registrations: &[Registration]) -> Result<()> {
+        for wave in registrations.chunks(WRITE_CONCURRENCY) {
+            futures_util::future::try_join_all(wave.iter().map(|r| self.unregister(r))).await?;
+        }
+        Ok(())
+    }
+
     pub async fn unregister(&self, registration: &Registration) -> Result<()> {
         lock(&self.fresh).remove(registration);
         let id = naming::service_id(&self.namespace, &registration.topic, &registration.host);
