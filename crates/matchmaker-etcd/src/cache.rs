@@ -98,13 +98,7 @@ impl RegistrationCache {
     pub(crate) fn live_topic(&self, topic: &str) -> Arc<LiveTopic> {
         let mut state = self.state();
         let State { topics, live, .. } = &mut *state;
-        live.get_or_build(topic, || {
-            topics
-                .get(topic)
-                .into_iter()
-                .flat_map(BTreeMap::keys)
-                .map(String::as_str)
-        })
+        live.get_or_build_from(topic, topics.get(topic))
     }
 
     /// The sorted hosts of `topic`, copied (what tests compare).

@@ -282,13 +282,7 @@ impl Inner {
     pub(crate) fn live_topic(&self, topic: &str) -> Arc<LiveTopic> {
         let mut state = self.live_state();
         let State { topics, live, .. } = &mut *state;
-        live.get_or_build(topic, || {
-            topics
-                .get(topic)
-                .into_iter()
-                .flat_map(BTreeMap::keys)
-                .map(String::as_str)
-        })
+        live.get_or_build_from(topic, topics.get(topic))
     }
 
     /// Every live registration, optionally of one topic, sorted by topic then host.

@@ -112,6 +112,35 @@ const LOOKUPS_PER_SAMPLE: u32 = 100;
 const LOOKUP_COUNTED: usize = 1000;
 const LOOKUP_BUDGET: Duration = Duration::from_secs(5);
 
+/// The topic of the lookup scale curve that has `hosts` hosts.
+pub fn lookup_scale_topic(hosts: usize) -> String {
+    format!("scale-{hosts}")
+}
+
+/// Registers `hosts` hosts (`host-0000`, ...) for `topic` with one `register_many`, then waits
+/// (at most 10 s) until `registry`'s own fanout lookup lists them all.
+pub async fn register_scale_topic<R: matchmaker_core::Registry + ?Sized>(
+    registry: &R,
+    topic: &str,
+    hosts: usize,
+) -> BenchResult<()> {
+    let names: Vec<String> = (0..hosts).map(|index| format!("host-{index:04}")).collect();
+    let pairs: Vec<(&str, &str)> = names.iter().map(|host| (topic, host.as_str())).collect();
+    registry.register_many(&pairs).await?;
+    let fanout = format!("fanout~{topic}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let found = registry.queues(&fanout).await?.len();
+        if found == hosts {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("{topic}: {found} of {hosts} hosts listed after 10 s").into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The two rows of one size of the lookup scale curve: a bare-topic lookup (`queues(topic)`,
 /// one host chosen) and a fanout (`queues("fanout~topic")`, every host) of a topic that has
 /// `hosts` live hosts, each timed alternately with `raw` (one raw read of that topic's

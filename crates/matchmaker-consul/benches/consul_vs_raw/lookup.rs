@@ -74,7 +74,7 @@ pub async fn passing(raw: &reqwest::Client, url: &str) -> BenchResult<usize> {
 }
 
 /// The first lookup of a topic starts its blocking-query loop; wait until it holds all `hosts`.
-pub async fn wait_until_cached(
+async fn wait_until_cached(
     matchmaker: &matchmaker_consul::ConsulMatchMaker,
     key: &str,
     hosts: usize,

@@ -9,8 +9,11 @@ use std::time::Duration;
 use matchmaker_consul::naming::service_name;
 use matchmaker_core::MatchMaker;
 
-use crate::lookup::{passing, wait_until_cached};
-use crate::report::{lookup_scale_rows, BenchResult, Comparison, LOOKUP_SCALE_HOSTS};
+use crate::lookup::passing;
+use crate::report::{
+    lookup_scale_rows, lookup_scale_topic, register_scale_topic, BenchResult, Comparison,
+    LOOKUP_SCALE_HOSTS,
+};
 
 const NAMESPACE: &str = "bench-lookup-scale";
 
@@ -22,14 +25,8 @@ pub async fn compare(
     let matchmaker = crate::connect(address, NAMESPACE).await?;
     let mut rows = Vec::new();
     for hosts in LOOKUP_SCALE_HOSTS {
-        let topic = format!("scale-{hosts}");
-        let names: Vec<String> = (0..hosts).map(|index| format!("host-{index:04}")).collect();
-        let pairs: Vec<(&str, &str)> = names
-            .iter()
-            .map(|host| (topic.as_str(), host.as_str()))
-            .collect();
-        matchmaker.register_many(&pairs).await?;
-        wait_until_cached(&matchmaker, &format!("fanout~{topic}"), hosts).await?;
+        let topic = lookup_scale_topic(hosts);
+        register_scale_topic(&matchmaker, &topic, hosts).await?;
         let url = format!(
             "{base}/v1/health/service/{}?passing=1",
             service_name(NAMESPACE, &topic)

@@ -1,7 +1,7 @@
 //! [`LiveTopic`]: one topic's live hosts at one moment, with the routes lookups hand out, and
 //! [`LiveTopics`], the per-topic memo a registry backend keeps beside its membership state.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
 
 use crate::key::{join, FANOUT_PREFIX};
@@ -121,6 +121,21 @@ impl LiveTopics {
             self.built.insert(topic.into(), live.clone());
         }
         live
+    }
+
+    /// [`Self::get_or_build`] from the topic's map of hosts (its keys, sorted), if it has one:
+    /// how a backend that keeps `topic -> host -> record` maps answers.
+    pub fn get_or_build_from<V>(
+        &mut self,
+        topic: &str,
+        hosts: Option<&BTreeMap<String, V>>,
+    ) -> Arc<LiveTopic> {
+        self.get_or_build(topic, || {
+            hosts
+                .into_iter()
+                .flat_map(BTreeMap::keys)
+                .map(String::as_str)
+        })
     }
 
     /// `topic`'s hosts changed: its next lookup builds a new snapshot.

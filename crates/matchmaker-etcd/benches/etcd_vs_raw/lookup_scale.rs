@@ -8,7 +8,10 @@ use std::hint::black_box;
 use etcd_client::{Client, GetOptions};
 use matchmaker_etcd::naming::registration_key;
 
-use crate::report::{lookup_scale_rows, BenchResult, Comparison, LOOKUP_SCALE_HOSTS};
+use crate::report::{
+    lookup_scale_rows, lookup_scale_topic, register_scale_topic, BenchResult, Comparison,
+    LOOKUP_SCALE_HOSTS,
+};
 
 const PREFIX: &str = "/bench-lookup-scale/";
 
@@ -16,13 +19,8 @@ pub async fn compare(endpoints: &[String], raw: Client) -> BenchResult<Vec<Compa
     let matchmaker = crate::connect(endpoints, PREFIX).await?;
     let mut rows = Vec::new();
     for hosts in LOOKUP_SCALE_HOSTS {
-        let topic = format!("scale-{hosts}");
-        let names: Vec<String> = (0..hosts).map(|index| format!("host-{index:04}")).collect();
-        let pairs: Vec<(&str, &str)> = names
-            .iter()
-            .map(|host| (topic.as_str(), host.as_str()))
-            .collect();
-        matchmaker.register_many(&pairs).await?;
+        let topic = lookup_scale_topic(hosts);
+        register_scale_topic(&matchmaker, &topic, hosts).await?;
         let range = registration_key(PREFIX, &topic, "");
         let baseline = format!("a raw Range of the {hosts} keys");
         let raw_range = async |_| {
