@@ -108,8 +108,15 @@ impl CacheContext {
         for event in diff(&current.members, &members) {
             self.hub.publish(event);
         }
-        let hosts = members.get(&cache.topic).into_iter().flatten();
-        let live = Arc::new(LiveTopic::new(&cache.topic, hosts.map(String::as_str)));
+        // An answer for the namespace reaches every topic's cache: keep the snapshot (and the
+        // routes built from it) of a topic whose hosts it did not change.
+        let live =
+            if current.loaded && current.members.get(&cache.topic) == members.get(&cache.topic) {
+                current.live.clone()
+            } else {
+                let hosts = members.get(&cache.topic).into_iter().flatten();
+                Arc::new(LiveTopic::new(&cache.topic, hosts.map(String::as_str)))
+            };
         cache.state.send_replace(Snapshot {
             loaded: true,
             index,
@@ -240,5 +247,24 @@ mod tests {
             ]
         );
         assert!(diff(&new, &new).is_empty());
+    }
+
+    #[test]
+    fn an_answer_that_leaves_a_topic_unchanged_keeps_its_snapshot() {
+        let config = crate::ConsulConfig::default();
+        let client = ConsulClient::new(&config, crate::client::Lane::WRITES).unwrap();
+        let context = CacheContext::new(client, "ns".into(), Duration::ZERO, Duration::ZERO);
+        let cache = TopicCache::new("mm-ns--t".into(), "t".into());
+        context.apply(&cache, members(&[("t", "a")]), 1, false);
+        let first = cache.live_now().expect("loaded");
+        context.apply(&cache, members(&[("t", "a"), ("u", "b")]), 2, false);
+        assert!(
+            Arc::ptr_eq(&first, &cache.live_now().unwrap()),
+            "u changed, t did not"
+        );
+        context.apply(&cache, members(&[("t", "a"), ("t", "c")]), 3, false);
+        let changed = cache.live_now().unwrap();
+        assert_eq!(changed.len(), 2);
+        assert!(!Arc::ptr_eq(&first, &changed));
     }
 }
