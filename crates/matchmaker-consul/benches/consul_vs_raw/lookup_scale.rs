@@ -11,8 +11,7 @@ use matchmaker_core::MatchMaker;
 
 use crate::lookup::passing;
 use crate::report::{
-    lookup_scale_rows, lookup_scale_topic, register_scale_topic, BenchResult, Comparison,
-    LOOKUP_SCALE_HOSTS,
+    lookup_scale_rows, lookup_scale_topic, BenchResult, Comparison, LOOKUP_SCALE_HOSTS,
 };
 
 const NAMESPACE: &str = "bench-lookup-scale";
@@ -26,7 +25,6 @@ pub async fn compare(
     let mut rows = Vec::new();
     for hosts in LOOKUP_SCALE_HOSTS {
         let topic = lookup_scale_topic(hosts);
-        register_scale_topic(&matchmaker, &topic, hosts).await?;
         let url = format!(
             "{base}/v1/health/service/{}?passing=1",
             service_name(NAMESPACE, &topic)
@@ -36,7 +34,7 @@ pub async fn compare(
             black_box(passing(raw, &url).await?);
             Ok(())
         };
-        rows.extend(lookup_scale_rows(&matchmaker, &topic, hosts, &baseline, raw_get).await?);
+        rows.extend(lookup_scale_rows(&matchmaker, hosts, &baseline, raw_get).await?);
     }
     matchmaker.drain(Duration::from_secs(60)).await?;
     Ok(rows)

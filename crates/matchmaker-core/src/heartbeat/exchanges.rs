@@ -83,13 +83,16 @@ impl LiveFanoutExchange {
 #[async_trait]
 impl Exchange for LiveFanoutExchange {
     async fn run(&self, key: &str) -> Result<Routes> {
-        let topic = key.strip_prefix(FANOUT_PREFIX).unwrap_or(key);
-        Ok(self.directory.live_topic(topic).await?.fanout())
+        Ok(self.directory.live_topic(fanned_topic(key)).await?.fanout())
     }
 
     fn run_now(&self, key: &str) -> Option<Result<Routes>> {
-        let topic = key.strip_prefix(FANOUT_PREFIX).unwrap_or(key);
-        let live = self.directory.live_topic_now(topic)?;
+        let live = self.directory.live_topic_now(fanned_topic(key))?;
         Some(live.map(|live| live.fanout()))
     }
+}
+
+/// The topic a fanout key `fanout~t` reaches: `t`.
+fn fanned_topic(key: &str) -> &str {
+    key.strip_prefix(FANOUT_PREFIX).unwrap_or(key)
 }

@@ -9,8 +9,7 @@ use etcd_client::{Client, GetOptions};
 use matchmaker_etcd::naming::registration_key;
 
 use crate::report::{
-    lookup_scale_rows, lookup_scale_topic, register_scale_topic, BenchResult, Comparison,
-    LOOKUP_SCALE_HOSTS,
+    lookup_scale_rows, lookup_scale_topic, BenchResult, Comparison, LOOKUP_SCALE_HOSTS,
 };
 
 const PREFIX: &str = "/bench-lookup-scale/";
@@ -20,7 +19,6 @@ pub async fn compare(endpoints: &[String], raw: Client) -> BenchResult<Vec<Compa
     let mut rows = Vec::new();
     for hosts in LOOKUP_SCALE_HOSTS {
         let topic = lookup_scale_topic(hosts);
-        register_scale_topic(&matchmaker, &topic, hosts).await?;
         let range = registration_key(PREFIX, &topic, "");
         let baseline = format!("a raw Range of the {hosts} keys");
         let raw_range = async |_| {
@@ -28,7 +26,7 @@ pub async fn compare(endpoints: &[String], raw: Client) -> BenchResult<Vec<Compa
             black_box(raw.clone().get(range.as_str(), Some(options)).await?);
             Ok(())
         };
-        rows.extend(lookup_scale_rows(&matchmaker, &topic, hosts, &baseline, raw_range).await?);
+        rows.extend(lookup_scale_rows(&matchmaker, hosts, &baseline, raw_range).await?);
     }
     matchmaker.backend().revoke_lease().await?;
     Ok(rows)
