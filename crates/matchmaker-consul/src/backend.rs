@@ -1,11 +1,11 @@
 //! `ConsulBackend`: the registrar, the namespace watch and the lookup caches of one process
 //! (its `HeartbeatBackend` and `HostDirectory` are in [`crate::hooks`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use matchmaker_core::{CacheStatus, Result};
+use matchmaker_core::{CacheStatus, Registration, Result};
 
 use crate::cache::{CacheContext, Members, Snapshot, TopicCache};
 use crate::client::{ConsulClient, Lane};
@@ -106,6 +106,29 @@ impl ConsulBackend {
         done: impl Fn(&BTreeSet<String>) -> bool,
     ) -> Result<()> {
         self.settle_within(SETTLE_BOUND, topic, done).await
+    }
+
+    /// [`Self::settle`] for every topic of `registrations`, within one shared bound: each
+    /// topic's lookups show all of its hosts (`shown`) or none of them (`!shown`).
+    pub(crate) async fn settle_all(
+        &self,
+        registrations: &[Registration],
+        shown: bool,
+    ) -> Result<()> {
+        let mut by_topic: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for registration in registrations {
+            let hosts = by_topic.entry(registration.topic.as_str()).or_default();
+            hosts.push(registration.host.as_str());
+        }
+        let deadline = tokio::time::Instant::now() + SETTLE_BOUND;
+        for (topic, hosts) in by_topic {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            self.settle_within(left, topic, |members| {
+                hosts.iter().all(|host| members.contains(*host) == shown)
+            })
+            .await?;
+        }
+        Ok(())
     }
 
     /// [`Self::settle`] waiting at most `bound` for the loop.

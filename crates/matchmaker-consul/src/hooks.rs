@@ -1,14 +1,12 @@
 //! `HeartbeatBackend` and `HostDirectory` for [`ConsulBackend`].
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use matchmaker_core::heartbeat::LiveTopic;
+use matchmaker_core::heartbeat::{Beat, LiveTopic};
 use matchmaker_core::{
-    HeartbeatBackend, HostDirectory, MembershipStream, Registration, RegistrationInfo,
-    Registrations, Result,
+    HeartbeatBackend, HostDirectory, MembershipStream, Registration, RegistrationInfo, Result,
 };
 
 use crate::backend::ConsulBackend;
@@ -39,36 +37,17 @@ impl HeartbeatBackend for ConsulBackend {
         BACKEND
     }
 
-    /// The set a re-registration after an agent restart, or of vanished services, restores.
-    fn attach(&self, registrations: Registrations) {
-        self.registrar.attach(registrations);
-    }
-
-    #[tracing::instrument(level = "debug", skip(self), fields(topic = %registration.topic, host = %registration.host))]
-    async fn backend_register(&self, registration: &Registration) -> Result<()> {
-        self.registrar.register(registration).await
-    }
-
     /// Registers the services with as many requests in flight as the write lane has
-    /// connections, passes the process's TTL check once, and waits (bounded) until every
-    /// topic's lookups show its new hosts.
+    /// connections, passes the process's TTL check once, and waits (bounded, once for all
+    /// topics) until every topic's lookups show its new hosts. Concurrent registers reach it
+    /// as one call (the matchmaker batches them).
+    #[tracing::instrument(level = "debug", skip_all, fields(registrations = registrations.len()))]
     async fn backend_register_many(&self, registrations: &[Registration]) -> Result<()> {
+        let started = Instant::now();
         self.registrar.register_many(registrations).await?;
         self.registrar.pass().await?;
-        let mut by_topic: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for registration in registrations {
-            by_topic
-                .entry(&registration.topic)
-                .or_default()
-                .push(&registration.host);
-        }
-        for (topic, hosts) in by_topic {
-            self.settle(topic, |shown| {
-                hosts.iter().all(|host| shown.contains(*host))
-            })
-            .await?;
-        }
-        Ok(())
+        self.settle_all(registrations, true).await?;
+        self.pass_again_if_slow(started).await
     }
 
     #[tracing::instrument(level = "debug", skip(self), fields(topic = %registration.topic, host = %registration.host))]
@@ -91,11 +70,7 @@ impl HeartbeatBackend for ConsulBackend {
             hosts.contains(&registration.host)
         })
         .await?;
-        // A slow agent may have taken a good part of the TTL: refresh once more.
-        if started.elapsed() > self.heartbeat_interval {
-            self.registrar.pass().await?;
-        }
-        Ok(())
+        self.pass_again_if_slow(started).await
     }
 
     /// `is_alive` asks the catalog (`health/service/<name>?passing`), not the cache: true when
@@ -121,17 +96,7 @@ impl HeartbeatBackend for ConsulBackend {
     /// then deregisters the instance service.
     async fn drain(&self, registrations: &[Registration]) -> Result<()> {
         self.registrar.unregister_many(registrations).await?;
-        let mut by_topic: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for registration in registrations {
-            let hosts = by_topic.entry(registration.topic.as_str()).or_default();
-            hosts.push(registration.host.as_str());
-        }
-        for (topic, gone) in by_topic {
-            self.settle(topic, |hosts| {
-                gone.iter().all(|host| !hosts.contains(*host))
-            })
-            .await?;
-        }
+        self.settle_all(registrations, false).await?;
         self.registrar.release_instance().await
     }
 
@@ -143,24 +108,17 @@ impl HeartbeatBackend for ConsulBackend {
     }
 
     /// One request per beat for the whole process: pass the instance's TTL check (plus, every
-    /// few beats, one request comparing the agent's services with ours). Registrations that
-    /// vanished are re-created; when the agent forgot us (restart), everything is.
+    /// few beats, one request comparing the agent's services with ours). Reports the
+    /// registrations that vanished, or all of them when the agent forgot us (restart); the
+    /// matchmaker restores them through `backend_register_many`.
     #[tracing::instrument(level = "debug", skip_all, fields(registrations = registrations.len()))]
-    async fn heartbeat(&self, registrations: &[Registration]) -> Result<()> {
-        match self.registrar.heartbeat().await? {
-            None => self.watchers.reset_all(),
-            Some(recreated) => {
-                // Bounded by a fraction of the interval: the next beat must not be late.
-                let bound = self.heartbeat_interval / 2;
-                for registration in recreated {
-                    self.settle_within(bound, &registration.topic, |hosts| {
-                        hosts.contains(&registration.host)
-                    })
-                    .await?;
-                }
-            }
+    async fn heartbeat(&self, registrations: &[Registration]) -> Result<Beat> {
+        let beat = self.registrar.heartbeat(registrations).await?;
+        if beat == Beat::LostAll {
+            // A restarted agent answers from a new index: the watches start over.
+            self.watchers.reset_all();
         }
-        Ok(())
+        Ok(beat)
     }
 
     async fn list(&self, topic: Option<&str>) -> Result<Vec<RegistrationInfo>> {
@@ -179,5 +137,16 @@ impl HeartbeatBackend for ConsulBackend {
             }
         };
         Ok(crate::subscription::stream(&self.watchers, cache, topic))
+    }
+}
+
+impl ConsulBackend {
+    /// Passes the TTL check once more if the call that began at `started` took longer than a
+    /// heartbeat interval: a slow agent may have taken a good part of the TTL.
+    async fn pass_again_if_slow(&self, started: Instant) -> Result<()> {
+        if started.elapsed() > self.heartbeat_interval {
+            self.registrar.pass().await?;
+        }
+        Ok(())
     }
 }

@@ -22,15 +22,16 @@
 //!   (`matchmaker-instance`) with the only TTL check; every registration's check is an alias
 //!   check (`AliasService`, Consul >= 1.2) of it. A heartbeat is one
 //!   `PUT /v1/agent/check/pass/<id>` every TTL/3, whatever the number of registrations; every
-//!   fifth beat adds one `GET /v1/agent/services?filter=Meta.mm_instance==<id>` to re-create
-//!   registrations someone else removed. Measured on Consul 1.8.7: when heartbeats stop, the
+//!   fifth beat adds one `GET /v1/agent/services?filter=Meta.mm_instance==<id>` to find
+//!   registrations someone else removed, which the matchmaker then re-creates. Measured on Consul 1.8.7: when heartbeats stop, the
 //!   registrations leave `?passing` answers at TTL expiry, within milliseconds of the TTL
 //!   check itself (`tests/heartbeat_stop.rs`). Caveat: alias checks are local-agent state, so
 //!   every registration of a backend lives on the agent it talks to (as with any agent
 //!   service).
 //! - **Agent restart**: a `-dev` agent forgets API-registered services; the next check pass
-//!   fails ("does not have associated TTL"), and the backend re-registers everything, logs
-//!   once at warn and counts `matchmaker_reregistrations_total`.
+//!   fails ("does not have associated TTL"), the heartbeat reports every registration lost,
+//!   and the matchmaker re-registers them in bulk (the instance service first), logs once at
+//!   warn and counts `matchmaker_reregistrations_total`.
 //!
 //! # Timing
 //! - **Detection time**: a process that stops heartbeating leaves lookups about TTL + 1 s

@@ -7,12 +7,12 @@
 //! together, at TTL expiry.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use matchmaker_core::heartbeat::AttachedRegistrations;
-use matchmaker_core::{Registration, RegistrationInfo, Registrations, Result};
+use matchmaker_core::heartbeat::Beat;
+use matchmaker_core::{Registration, RegistrationInfo, Result};
 
 use crate::client::{ConsulClient, PassOutcome, BACKEND};
 use crate::config::ConsulConfig;
@@ -34,13 +34,12 @@ pub(crate) struct Registrar {
     instance: String,
     ttl: Duration,
     deregister_after: Duration,
-    /// What must exist: the matchmaker's registrations (`HeartbeatBackend::attach`), read
-    /// when the agent lost some or all of them; the registrar keeps no copy.
-    registrations: AttachedRegistrations,
-    /// Registrations just registered: the `ack` that follows need not check they exist.
-    fresh: Mutex<BTreeSet<Registration>>,
-    /// Our registrations that `expire` removed: the next heartbeat re-creates them.
+    /// Pairs that `expire` removed: the next heartbeat reports those the matchmaker holds
+    /// lost. (What must exist is the matchmaker's; the registrar keeps no set of it.)
     vanished: Mutex<BTreeSet<Registration>>,
+    /// Set when an `ack` found that the agent forgot this process: the next heartbeat reports
+    /// every registration lost.
+    forgotten: AtomicBool,
     /// Heartbeats sent, to reconcile with the agent every [`RECONCILE_EVERY`] beats.
     beats: AtomicU64,
     /// True once the instance service is registered; the lock also orders re-registration.
@@ -56,9 +55,8 @@ impl Registrar {
             instance: naming::new_instance_id(),
             ttl: config.heartbeat.ttl,
             deregister_after: config.deregister_critical_after,
-            registrations: AttachedRegistrations::new(),
-            fresh: Mutex::new(BTreeSet::new()),
             vanished: Mutex::new(BTreeSet::new()),
+            forgotten: AtomicBool::new(false),
             beats: AtomicU64::new(0),
             instance_registered: tokio::sync::Mutex::new(false),
         }
@@ -71,11 +69,6 @@ impl Registrar {
     /// True when the last write-lane request reached the agent.
     pub fn is_connected(&self) -> bool {
         self.client.is_connected()
-    }
-
-    /// Takes the matchmaker's set (the first one given, if wrapped twice).
-    pub fn attach(&self, registrations: Registrations) {
-        self.registrations.attach(registrations);
     }
 
     fn meta(&self, pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -179,16 +172,16 @@ impl Registrar {
     pub async fn leave_to_expire(&self, registrations: &[Registration]) -> Result<()> {
         for registration in registrations {
             self.register_self_timed(registration).await?;
-            lock(&self.fresh).remove(registration);
             lock(&self.vanished).remove(registration);
         }
         self.release_instance().await
     }
 
-    /// Deregisters the instance service once no registration of ours aliases it any more.
+    /// Deregisters the instance service (once the matchmaker let go of every registration
+    /// that aliases it: a drain or a leave).
     pub async fn release_instance(&self) -> Result<()> {
         let mut registered = self.instance_registered.lock().await;
-        if *registered && self.registrations.snapshot().is_empty() {
+        if *registered {
             self.client
                 .deregister_service(&naming::instance_service_id(&self.instance))
                 .await?;
@@ -197,36 +190,18 @@ impl Registrar {
         Ok(())
     }
 
-    /// Registers the pair's service (alive once the process's check passes).
-    pub async fn register(&self, registration: &Registration) -> Result<()> {
-        self.ensure_instance().await?;
-        self.register_service(registration).await?;
-        lock(&self.fresh).insert(registration.clone());
-        tracing::info!(topic = %registration.topic, host = %registration.host, "consul service registered");
-        Ok(())
-    }
-
-    /// Registers every pair's service, [`WRITE_CONCURRENCY`] requests at a time.
+    /// Registers every pair's service, [`WRITE_CONCURRENCY`] requests at a time (each alive
+    /// once the process's check passes).
     pub async fn register_many(&self, registrations: &[Registration]) -> Result<()> {
         self.ensure_instance().await?;
         for wave in registrations.chunks(WRITE_CONCURRENCY) {
-            futures_util::future::try_join_all(
-                wave.iter()
-                    .map(|registration| self.register_tracked(registration)),
-            )
-            .await?;
+            let writes = wave.iter().map(|r| self.register_service(r));
+            futures_util::future::try_join_all(writes).await?;
         }
         tracing::info!(
             registrations = registrations.len(),
-            "consul services registered in bulk"
+            "consul services registered"
         );
-        Ok(())
-    }
-
-    /// Registers the pair's service and remembers it (without the instance check).
-    async fn register_tracked(&self, registration: &Registration) -> Result<()> {
-        self.register_service(registration).await?;
-        lock(&self.fresh).insert(registration.clone());
         Ok(())
     }
 
@@ -239,70 +214,66 @@ impl Registrar {
     }
 
     pub async fn unregister(&self, registration: &Registration) -> Result<()> {
-        lock(&self.fresh).remove(registration);
         let id = naming::service_id(&self.namespace, &registration.topic, &registration.host);
         self.client.deregister_service(&id).await
     }
 
-    /// Re-creates the pair's service if the agent lost it, then passes the TTL check.
-    /// True when everything had to be re-registered.
+    /// Re-creates the pair's service if the agent lost it, then passes the TTL check. True
+    /// when the agent had forgotten this process (the next heartbeat reports everything lost).
     pub async fn ack(&self, registration: &Registration) -> Result<bool> {
         self.ensure_instance().await?;
         let id = naming::service_id(&self.namespace, &registration.topic, &registration.host);
-        let fresh = lock(&self.fresh).remove(registration);
-        if !fresh && !self.client.has_service(&id).await? {
+        if !self.client.has_service(&id).await? {
             tracing::info!(topic = %registration.topic, host = %registration.host, "consul service vanished; re-creating it");
             self.register_service(registration).await?;
         }
-        match self.pass().await? {
-            PassOutcome::Passed => Ok(false),
-            PassOutcome::CheckMissing => {
-                self.reregister_all().await?;
-                Ok(true)
-            }
+        if self.pass().await? == PassOutcome::Passed {
+            return Ok(false);
         }
+        self.agent_forgot_us().await;
+        self.forgotten.store(true, Ordering::SeqCst);
+        self.ensure_instance().await?;
+        self.register_service(registration).await?;
+        self.pass().await?;
+        Ok(true)
     }
 
-    /// One heartbeat: pass the TTL check, re-create registrations that vanished, and every
-    /// [`RECONCILE_EVERY`] beats compare with the agent. `None` when everything had to be
-    /// re-registered (the agent forgot us), else the registrations that were re-created.
-    pub async fn heartbeat(&self) -> Result<Option<Vec<Registration>>> {
+    /// One heartbeat: pass the TTL check, then report what the agent lost of `registrations`
+    /// (the matchmaker's snapshot, sorted): everything when it forgot this process (it
+    /// restarted), else the pairs `expire` removed and, every [`RECONCILE_EVERY`] beats, those
+    /// one request comparing the agent's services with ours finds missing.
+    pub async fn heartbeat(&self, registrations: &[Registration]) -> Result<Beat> {
         if self.pass().await? == PassOutcome::CheckMissing {
-            self.reregister_all().await?;
-            return Ok(None);
+            self.agent_forgot_us().await;
+            self.forgotten.store(true, Ordering::SeqCst);
+        }
+        if self.forgotten.swap(false, Ordering::SeqCst) {
+            return Ok(Beat::LostAll);
         }
         let beat = self.beats.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut missing: Vec<Registration> = {
-            let vanished = std::mem::take(&mut *lock(&self.vanished));
-            vanished
-                .into_iter()
-                .filter(|registration| self.registrations.contains(registration))
-                .collect()
-        };
+        let vanished = std::mem::take(&mut *lock(&self.vanished));
+        let mut lost: Vec<Registration> = vanished
+            .into_iter()
+            .filter(|registration| registrations.binary_search(registration).is_ok())
+            .collect();
         if beat.checked_rem(RECONCILE_EVERY) == Some(0) {
-            missing.extend(self.missing_on_agent().await?);
+            lost.extend(self.missing_on_agent(registrations).await?);
         }
-        for registration in &missing {
-            tracing::info!(topic = %registration.topic, host = %registration.host, "consul service vanished; re-creating it");
-            self.register_service(registration).await?;
-        }
-        if !missing.is_empty() {
-            matchmaker_core::telemetry::reregistered(BACKEND, missing.len() as u64);
-        }
-        Ok(Some(missing))
+        Ok(match lost.is_empty() {
+            true => Beat::Alive,
+            false => Beat::Lost(lost),
+        })
     }
 
     /// Our registrations the local agent does not hold.
-    async fn missing_on_agent(&self) -> Result<Vec<Registration>> {
+    async fn missing_on_agent(&self, registrations: &[Registration]) -> Result<Vec<Registration>> {
         let present: BTreeSet<String> = self
             .client
             .agent_service_ids(META_INSTANCE, &self.instance)
             .await?
             .into_iter()
             .collect();
-        Ok(self
-            .registrations
-            .snapshot()
+        Ok(registrations
             .iter()
             .filter(|registration| {
                 let id =
@@ -323,39 +294,21 @@ impl Registrar {
         Ok(outcome)
     }
 
-    /// The agent forgot us (it restarted): register the instance and every registration again.
-    pub async fn reregister_all(&self) -> Result<()> {
-        let mut registered = self.instance_registered.lock().await;
-        // Another task may have done it while we waited for the lock.
-        if *registered && self.pass().await? == PassOutcome::Passed {
-            return Ok(());
-        }
-        let snapshot = self.registrations.snapshot();
+    /// The agent forgot this process (it restarted): the next write registers the instance
+    /// service again, before the registrations that alias it.
+    async fn agent_forgot_us(&self) {
+        *self.instance_registered.lock().await = false;
         tracing::warn!(
             backend = BACKEND,
             instance = %self.instance,
-            registrations = snapshot.len(),
-            "the Consul agent forgot this process's services (restarted?); re-registering them"
+            "the Consul agent forgot this process's services (restarted?); restoring them"
         );
-        *registered = false;
-        self.register_instance().await?;
-        *registered = true;
-        for registration in snapshot.iter() {
-            self.register_service(registration).await?;
-        }
-        self.pass().await?;
-        matchmaker_core::telemetry::reregistered(BACKEND, snapshot.len() as u64 + 1);
-        Ok(())
     }
 
     /// Removes the pair wherever it is registered: through the local agent when it owns the
     /// service, through the catalog otherwise (the owning agent may re-sync it then).
     pub async fn expire(&self, topic: &str, host: &str) -> Result<()> {
-        let pair = Registration::new(topic, host);
-        lock(&self.fresh).remove(&pair);
-        if self.registrations.contains(&pair) {
-            lock(&self.vanished).insert(pair);
-        }
+        lock(&self.vanished).insert(Registration::new(topic, host));
         let id = naming::service_id(&self.namespace, topic, host);
         let entries = self
             .entries(&naming::service_name(&self.namespace, topic))

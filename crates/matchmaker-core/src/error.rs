@@ -129,6 +129,37 @@ impl Error {
         }
     }
 
+    /// The same kind of error with the same message, for each caller that shared one failed
+    /// request (sources are boxed and do not clone).
+    pub fn shared_copy(&self) -> Error {
+        match self {
+            Error::InvalidKey { key, reason } => Error::InvalidKey {
+                key: key.clone(),
+                reason: reason.clone(),
+            },
+            Error::InvalidMetadata { key, reason } => Error::InvalidMetadata {
+                key: key.clone(),
+                reason: reason.clone(),
+            },
+            Error::NothingRegistered => Error::NothingRegistered,
+            Error::InvalidConfig(message) => Error::InvalidConfig(message.clone()),
+            Error::File { path, message } => Error::File {
+                path: path.clone(),
+                message: message.clone(),
+            },
+            Error::NoRuntime(operation) => Error::NoRuntime(operation),
+            Error::Unavailable { backend, source } => {
+                Error::unavailable(backend, source.to_string())
+            }
+            Error::Unauthorized { backend, message } => Error::Unauthorized {
+                backend,
+                message: message.clone(),
+            },
+            Error::Unsupported { backend, operation } => Error::Unsupported { backend, operation },
+            Error::Backend { backend, source } => Error::backend(backend, source.to_string()),
+        }
+    }
+
     /// True for failures that may go away by themselves (server unreachable).
     pub fn is_transient(&self) -> bool {
         matches!(self, Error::Unavailable { .. })
@@ -282,5 +313,27 @@ mod tests {
             text.starts_with(r#"invalid key "evil\u{202e}gnp\u{3164}\"x": "#),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_shared_copy_keeps_the_kind_and_the_message() {
+        let errors = [
+            Error::unavailable("etcd", "no leader"),
+            Error::backend("etcd", "txn refused"),
+            Error::Unauthorized {
+                backend: "consul",
+                message: "ACL not found".to_owned(),
+            },
+            Error::invalid_key("", InvalidKeyReason::Empty),
+        ];
+        for error in errors {
+            let copy = error.shared_copy();
+            assert_eq!(copy.to_string(), error.to_string());
+            assert_eq!(copy.is_transient(), error.is_transient());
+            assert_eq!(
+                std::mem::discriminant(&copy),
+                std::mem::discriminant(&error)
+            );
+        }
     }
 }

@@ -58,7 +58,7 @@ pub use error::{io_error_text, BoxError, Cause, Error, InvalidKeyReason, Result}
 pub use exchange::{DirectExchange, Exchange, LocalhostExchange, StubExchange};
 pub use heartbeat::{
     HeartbeatBackend, HeartbeatConfig, HeartbeatMatchMaker, HostDirectory, Metadata, Registration,
-    RegistrationInfo, Registrations, Strategy,
+    RegistrationInfo, Strategy,
 };
 pub use matchmaker::{MatchMaker, MatchMakerExt};
 pub use membership::{

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use matchmaker_core::heartbeat::LiveTopic;
+use matchmaker_core::heartbeat::{Beat, LiveTopic};
 use matchmaker_core::{
     Error, HeartbeatBackend, HeartbeatConfig, HeartbeatMatchMaker, HostDirectory, MatchMaker,
     Registration, Result,
@@ -23,7 +23,8 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 const YIELDS_PER_CALL: usize = 3;
 
 /// A registry that yields [`YIELDS_PER_CALL`] times inside every call, so a caller's future
-/// can be dropped between any two of its steps; `ack_alive` fails while `failing` is set.
+/// can be dropped between any two of its steps; while `failing` is set, writes reach the
+/// registry and then report a failure (a request that timed out after etcd applied it).
 #[derive(Default)]
 struct Stepwise {
     records: Mutex<BTreeSet<(String, String)>>,
@@ -78,16 +79,15 @@ impl HeartbeatBackend for Stepwise {
     fn name(&self) -> &'static str {
         "stepwise"
     }
-    fn attach(&self, _: matchmaker_core::Registrations) {}
-    async fn backend_register(&self, registration: &Registration) -> Result<()> {
-        Self::steps().await;
-        self.records.lock().unwrap().insert(pair(registration));
-        Self::steps().await;
-        Ok(())
-    }
     async fn backend_register_many(&self, registrations: &[Registration]) -> Result<()> {
-        for registration in registrations {
-            self.backend_register(registration).await?;
+        Self::steps().await;
+        self.records
+            .lock()
+            .unwrap()
+            .extend(registrations.iter().map(pair));
+        Self::steps().await;
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(Error::unavailable("stepwise", "timed out after the write"));
         }
         Ok(())
     }
@@ -99,9 +99,6 @@ impl HeartbeatBackend for Stepwise {
     }
     async fn ack_alive(&self, registration: &Registration) -> Result<()> {
         Self::steps().await;
-        if self.failing.load(Ordering::SeqCst) {
-            return Err(Error::unavailable("stepwise", "refused"));
-        }
         self.records.lock().unwrap().insert(pair(registration));
         Ok(())
     }
@@ -115,7 +112,7 @@ impl HeartbeatBackend for Stepwise {
             .remove(&(topic.to_owned(), host.to_owned()));
         Ok(())
     }
-    async fn heartbeat(&self, registrations: &[Registration]) -> Result<()> {
+    async fn heartbeat(&self, registrations: &[Registration]) -> Result<Beat> {
         matchmaker_core::heartbeat::ack_each(self, registrations).await
     }
     async fn leave_to_expire(&self, _: &[Registration]) -> Result<()> {

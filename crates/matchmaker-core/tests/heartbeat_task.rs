@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use matchmaker_core::heartbeat::LiveTopic;
+use matchmaker_core::heartbeat::{Beat, LiveTopic};
 use matchmaker_core::{
     Error, HeartbeatBackend, HeartbeatConfig, HeartbeatMatchMaker, HostDirectory, MatchMaker,
     Registration, Result,
@@ -63,14 +63,7 @@ impl HeartbeatBackend for Recorder {
     fn name(&self) -> &'static str {
         "recorder"
     }
-    fn attach(&self, _: matchmaker_core::Registrations) {}
-    async fn backend_register(&self, _: &Registration) -> Result<()> {
-        Ok(())
-    }
-    async fn backend_register_many(&self, registrations: &[Registration]) -> Result<()> {
-        for registration in registrations {
-            self.backend_register(registration).await?;
-        }
+    async fn backend_register_many(&self, _: &[Registration]) -> Result<()> {
         Ok(())
     }
 
@@ -105,7 +98,7 @@ impl HeartbeatBackend for Recorder {
     async fn drain(&self, _: &[Registration]) -> Result<()> {
         Ok(())
     }
-    async fn heartbeat(&self, registrations: &[Registration]) -> Result<()> {
+    async fn heartbeat(&self, registrations: &[Registration]) -> Result<Beat> {
         matchmaker_core::heartbeat::ack_each(self, registrations).await
     }
     async fn list(&self, _: Option<&str>) -> Result<Vec<matchmaker_core::RegistrationInfo>> {

@@ -1,29 +1,43 @@
-//! The matchmaker owns what must exist (its registrations, which the backend reads) and what
-//! must not (removals that failed), and reconciles the registry with both on every beat.
+//! The matchmaker owns what must exist (its registrations) and what must not (removals that
+//! failed), and reconciles the registry with both on every beat: the backend reports what it
+//! lost and the matchmaker restores exactly that, in one bulk write.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use matchmaker_core::heartbeat::LiveTopic;
+use matchmaker_core::heartbeat::{Beat, LiveTopic};
 use matchmaker_core::{
     Error, HeartbeatBackend, HeartbeatConfig, HeartbeatMatchMaker, HostDirectory, MatchMaker,
-    MembershipStream, Registration, RegistrationInfo, Registrations, Result,
+    MembershipStream, Registration, RegistrationInfo, Result,
 };
 
-/// A registry of records; removals and drains fail while `down` is set.
+/// A registry of records that reports, on each beat, the registrations it does not hold;
+/// removals and drains fail while `down` is set, and `forgot_everything` makes the next beat
+/// report every registration lost (a lost lease).
 #[derive(Default)]
 struct Flaky {
     records: Mutex<BTreeSet<(String, String)>>,
     down: AtomicBool,
-    attached: OnceLock<Registrations>,
+    forgot_everything: AtomicBool,
+    /// Every bulk write, as it was handed over.
+    writes: Mutex<Vec<Vec<(String, String)>>>,
 }
 
 impl Flaky {
     fn holds(&self, topic: &str, host: &str) -> bool {
         let records = self.records.lock().unwrap();
         records.contains(&(topic.to_owned(), host.to_owned()))
+    }
+
+    fn lose(&self, topic: &str, host: &str) {
+        let key = (topic.to_owned(), host.to_owned());
+        self.records.lock().unwrap().remove(&key);
+    }
+
+    fn writes(&self) -> Vec<Vec<(String, String)>> {
+        self.writes.lock().unwrap().clone()
     }
 
     fn refuse_while_down(&self) -> Result<()> {
@@ -36,6 +50,12 @@ impl Flaky {
 
 fn pair(registration: &Registration) -> (String, String) {
     (registration.topic.clone(), registration.host.clone())
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(topic, host)| ((*topic).to_owned(), (*host).to_owned()))
+        .collect()
 }
 
 #[async_trait]
@@ -58,18 +78,20 @@ impl HeartbeatBackend for Flaky {
     fn name(&self) -> &'static str {
         "flaky"
     }
-    fn attach(&self, registrations: Registrations) {
-        let _ = self.attached.set(registrations);
-    }
-    async fn backend_register(&self, registration: &Registration) -> Result<()> {
-        self.records.lock().unwrap().insert(pair(registration));
-        Ok(())
-    }
+    /// Refuses a batch that names one pair twice, as etcd refuses a transaction that writes
+    /// one key twice.
     async fn backend_register_many(&self, registrations: &[Registration]) -> Result<()> {
-        self.records
-            .lock()
-            .unwrap()
-            .extend(registrations.iter().map(pair));
+        tokio::task::yield_now().await;
+        let batch: Vec<(String, String)> = registrations.iter().map(pair).collect();
+        let distinct: BTreeSet<&(String, String)> = batch.iter().collect();
+        if distinct.len() != batch.len() {
+            return Err(Error::backend(
+                "flaky",
+                "duplicate key given in txn request",
+            ));
+        }
+        self.records.lock().unwrap().extend(batch.iter().cloned());
+        self.writes.lock().unwrap().push(batch);
         Ok(())
     }
     async fn backend_unregister(&self, registration: &Registration) -> Result<()> {
@@ -78,14 +100,14 @@ impl HeartbeatBackend for Flaky {
         Ok(())
     }
     async fn ack_alive(&self, registration: &Registration) -> Result<()> {
-        self.backend_register(registration).await
+        self.records.lock().unwrap().insert(pair(registration));
+        Ok(())
     }
     async fn is_alive(&self, topic: &str, host: &str) -> Result<bool> {
         Ok(self.holds(topic, host))
     }
     async fn expire(&self, topic: &str, host: &str) -> Result<()> {
-        let key = (topic.to_owned(), host.to_owned());
-        self.records.lock().unwrap().remove(&key);
+        self.lose(topic, host);
         Ok(())
     }
     async fn leave_to_expire(&self, _: &[Registration]) -> Result<()> {
@@ -99,8 +121,22 @@ impl HeartbeatBackend for Flaky {
         }
         Ok(())
     }
-    async fn heartbeat(&self, registrations: &[Registration]) -> Result<()> {
-        self.backend_register_many(registrations).await
+    /// Refreshes nothing (records here do not expire) and reports what it does not hold.
+    async fn heartbeat(&self, registrations: &[Registration]) -> Result<Beat> {
+        if self.forgot_everything.swap(false, Ordering::SeqCst) {
+            self.records.lock().unwrap().clear();
+            return Ok(Beat::LostAll);
+        }
+        let records = self.records.lock().unwrap();
+        let lost: Vec<Registration> = registrations
+            .iter()
+            .filter(|registration| !records.contains(&pair(registration)))
+            .cloned()
+            .collect();
+        Ok(match lost.is_empty() {
+            true => Beat::Alive,
+            false => Beat::Lost(lost),
+        })
     }
     async fn list(&self, _: Option<&str>) -> Result<Vec<RegistrationInfo>> {
         Err(Error::Unsupported {
@@ -121,22 +157,68 @@ fn matchmaker() -> HeartbeatMatchMaker<Flaky> {
 }
 
 #[tokio::test]
-async fn the_backend_reads_the_matchmakers_one_set_of_registrations() {
+async fn a_beat_restores_exactly_what_the_backend_reports_lost_in_one_bulk_write() {
     let matchmaker = matchmaker();
-    let attached = matchmaker
-        .backend()
-        .attached
-        .get()
-        .expect("attached")
-        .clone();
+    let listed = [("t", "a"), ("t", "b"), ("u", "c"), ("u", "d")];
+    matchmaker.register_many(&listed).await.unwrap();
+    let backend = matchmaker.backend();
+    backend.lose("t", "b");
+    backend.lose("u", "d");
+    matchmaker.send_heartbeats().await.unwrap();
+    let writes = backend.writes();
+    assert_eq!(writes.len(), 2, "{writes:?}");
+    assert_eq!(writes[1], pairs(&[("t", "b"), ("u", "d")]));
+    assert!(listed
+        .iter()
+        .all(|(topic, host)| backend.holds(topic, host)));
+    // Nothing lost: the next beat writes nothing.
+    matchmaker.send_heartbeats().await.unwrap();
+    assert_eq!(backend.writes().len(), 2);
+}
+
+#[tokio::test]
+async fn a_beat_that_finds_everything_lost_restores_every_registration_at_once() {
+    let matchmaker = matchmaker();
     matchmaker.register("t", "a").await.unwrap();
-    matchmaker.register("t", "b").await.unwrap();
-    assert_eq!(
-        &*attached.snapshot(),
-        &[Registration::new("t", "a"), Registration::new("t", "b")]
+    matchmaker.register("u", "b").await.unwrap();
+    let backend = matchmaker.backend();
+    backend.forgot_everything.store(true, Ordering::SeqCst);
+    matchmaker.send_heartbeats().await.unwrap();
+    let writes = backend.writes();
+    assert_eq!(writes.last(), Some(&pairs(&[("t", "a"), ("u", "b")])));
+    assert!(backend.holds("t", "a") && backend.holds("u", "b"));
+}
+
+#[tokio::test]
+async fn concurrent_registers_share_bulk_writes() {
+    let matchmaker = matchmaker();
+    let hosts: Vec<String> = (0..100).map(|n| format!("h{n:03}")).collect();
+    let registers = hosts.iter().map(|host| matchmaker.register("t", host));
+    let outcomes = futures_util::future::join_all(registers).await;
+    assert!(outcomes.iter().all(Result::is_ok));
+    let writes = matchmaker.backend().writes();
+    assert!(
+        writes.len() <= 3,
+        "100 registers took {} writes",
+        writes.len()
     );
-    matchmaker.unregister("t", "a").await.unwrap();
-    assert_eq!(&*attached.snapshot(), &[Registration::new("t", "b")]);
+    let written: Vec<(String, String)> = writes.concat();
+    assert_eq!(written.len(), 100);
+    assert!(hosts
+        .iter()
+        .all(|host| matchmaker.backend().holds("t", host)));
+}
+
+#[tokio::test]
+async fn register_many_writes_a_pair_given_twice_once() {
+    let matchmaker = matchmaker();
+    let twice = [("t", "a"), ("t", "b"), ("t", "a")];
+    matchmaker.register_many(&twice).await.unwrap();
+    assert_eq!(
+        matchmaker.backend().writes(),
+        [pairs(&[("t", "a"), ("t", "b")])]
+    );
+    assert_eq!(matchmaker.registrations().len(), 2);
 }
 
 #[tokio::test]

@@ -3,9 +3,7 @@
 use std::collections::BTreeMap;
 
 use etcd_client::Client;
-use matchmaker_core::heartbeat::AttachedRegistrations;
 use matchmaker_core::Result;
-use tokio::sync::RwLock;
 use tokio::task::JoinHandle;
 
 use crate::cache::{CachedEntry, RegistrationCache};
@@ -25,10 +23,12 @@ use matchmaker_core::{telemetry, CacheStatus};
 /// - One lease per backend, granted by its first registration; every key of this process is attached to it,
 ///   so a heartbeat is ONE keep-alive on a long-lived stream, whatever the number of keys.
 /// - A lost lease (expired during a pause, revoked, etcd lost its data) is detected by the
-///   next keep-alive or write: a new lease is granted and every registration re-put, in
-///   transactions of at most 128 operations, with one warning.
-/// - A key of ours deleted from outside is re-created by the next heartbeat; the cache tells
-///   which keys are missing, so a steady-state heartbeat costs no extra request.
+///   next keep-alive or write and replaced by a new one, with one warning; the heartbeat then
+///   reports every registration lost and the matchmaker re-puts them, in transactions of at
+///   most 128 operations.
+/// - A key of ours deleted from outside is reported lost by the next heartbeat, and the
+///   matchmaker re-creates it; the cache tells which keys are missing, so a steady-state
+///   heartbeat costs no extra request.
 /// - Lookups (`live_hosts`, `is_alive`) read the watch-fed cache and never touch the network;
 ///   this process's own writes update the cache at once.
 /// - While etcd is unreachable the cache keeps the last known state; see
@@ -42,16 +42,7 @@ pub struct EtcdBackend {
     pub(crate) lease: LeaseKeeper,
     pub(crate) instance: std::sync::Arc<str>,
     pub(crate) metadata: BTreeMap<String, String>,
-    /// What must exist in etcd: the matchmaker's registrations (`HeartbeatBackend::attach`),
-    /// read when a lost lease or vanished keys must be restored; this backend keeps no copy.
-    pub(crate) registrations: AttachedRegistrations,
-    /// Registers hold it shared, so they run side by side; what deletes keys or re-puts keys
-    /// of other calls (unregister, lease recovery, healing, retried deletes, drain) holds it
-    /// exclusively, so an unregister can never race a re-put into a phantom key.
-    pub(crate) write_gate: RwLock<()>,
-    /// Single puts of concurrent registers, written together (see `coalescer`).
-    pub(crate) put_queue: crate::coalescer::PutQueue,
-    /// `(cache removals, lease)` at the last healing pass that left nothing missing.
+    /// `(cache removals, lease)` at the last scan for lost keys that found none.
     pub(crate) healed_at: std::sync::Mutex<Option<(u64, i64)>>,
     /// The budget of one request, retry included (see `retry`).
     pub(crate) request_timeout: std::time::Duration,
@@ -107,9 +98,6 @@ impl EtcdBackend {
             lease,
             instance: instance.into(),
             metadata: config.metadata.clone(),
-            registrations: AttachedRegistrations::new(),
-            write_gate: RwLock::new(()),
-            put_queue: Default::default(),
             healed_at: std::sync::Mutex::new(None),
             request_timeout: config.request_timeout,
             cache_hits: telemetry::counter_of(telemetry::CACHE_HITS, BACKEND),

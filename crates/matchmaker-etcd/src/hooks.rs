@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use matchmaker_core::heartbeat::LiveTopic;
+use matchmaker_core::heartbeat::{Beat, LiveTopic};
 use matchmaker_core::{
     telemetry, HeartbeatBackend, HostDirectory, MembershipStream, Registration, RegistrationInfo,
-    Registrations, Result,
+    Result,
 };
 use tracing::Instrument;
 
@@ -36,55 +36,19 @@ impl HeartbeatBackend for EtcdBackend {
         BACKEND
     }
 
-    /// The set a lease recovery re-puts and the healing pass checks.
-    fn attach(&self, registrations: Registrations) {
-        self.registrations.attach(registrations);
-    }
-
-    /// Puts the key with this process's lease (replacing the lease first if it was lost).
-    async fn backend_register(&self, registration: &Registration) -> Result<()> {
-        let span = tracing::debug_span!(
-            "etcd_register",
-            topic = %registration.topic,
-            host = %registration.host
-        );
-        async {
-            // Shared: registers of other pairs run at the same time.
-            let shared = self.write_gate.read().await;
-            let put = self.put_coalesced(registration).await;
-            drop(shared);
-            let outcome = match put {
-                Ok(()) => Ok(()),
-                Err(WriteError::LeaseNotFound(lost)) => self.recover_lease_exclusively(lost).await,
-                Err(WriteError::Other(error)) => Err(error),
-            };
-            tracing::debug!(ok = outcome.is_ok(), "registered in etcd");
-            outcome
-        }
-        .instrument(span)
-        .await
-    }
-
     /// Puts every key with this process's lease in transactions of at most 128 operations,
-    /// then sends ONE keep-alive, so each stays alive for a full TTL.
+    /// then sends ONE keep-alive, so each stays alive for a full TTL (the matchmaker batches
+    /// concurrent registers into one call).
     async fn backend_register_many(&self, registrations: &[Registration]) -> Result<()> {
-        let shared = self.write_gate.read().await;
-        let all: Vec<&Registration> = registrations.iter().collect();
-        let put = self.put_all(&all).await;
-        // Recovery and the keep-alive may need the gate exclusively.
-        drop(shared);
-        let mut outcome = match put {
-            Ok(()) => Ok(()),
-            Err(WriteError::LeaseNotFound(lost)) => self.recover_lease_exclusively(lost).await,
-            Err(WriteError::Other(error)) => Err(error),
-        };
-        if outcome.is_ok() {
-            outcome = self.keep_lease_alive().await;
-        }
+        let span = tracing::debug_span!("etcd_register", registrations = registrations.len());
+        let outcome = self
+            .put_and_keep_alive(registrations)
+            .instrument(span)
+            .await;
         tracing::debug!(
             registrations = registrations.len(),
             ok = outcome.is_ok(),
-            "registered in etcd in bulk"
+            "registered in etcd"
         );
         outcome
     }
@@ -92,49 +56,41 @@ impl HeartbeatBackend for EtcdBackend {
     /// Deletes the key (whoever wrote it). If etcd cannot be reached the error is returned,
     /// and the matchmaker retries the removal on every heartbeat until it succeeds.
     async fn backend_unregister(&self, registration: &Registration) -> Result<()> {
-        let _exclusive = self.write_gate.write().await;
         self.delete(&registration.topic, &registration.host).await
     }
 
     /// One keep-alive (shared with concurrent callers: a keep-alive sent after this call
-    /// began serves it), then, unless the cache holds the key on the current lease (right
-    /// after `register`'s put it does, so a register is two round trips), "create the key if
-    /// it does not exist" in one transaction. A key deleted from outside whose delete the watch
+    /// began serves it), then, unless the cache holds the key on the current lease (after a
+    /// register it does, so the ack is the keep-alive alone), "create the key if it does not
+    /// exist" in one transaction: a plain put would take over a key another instance wrote. A key deleted from outside whose delete the watch
     /// has not delivered yet is re-created by the next heartbeat instead.
     async fn ack_alive(&self, registration: &Registration) -> Result<()> {
         self.keep_lease_alive().await?;
         if self.holds_on_current_lease(registration) {
             return Ok(());
         }
-        let created = {
-            let _shared = self.write_gate.read().await;
-            self.put_if_missing(registration).await
+        let created = match self.put_if_missing(registration).await {
+            Err(WriteError::LeaseNotFound(lost)) => {
+                self.replace_lease(lost).await?;
+                self.put_if_missing(registration).await
+            }
+            other => other,
         };
         match created {
-            Ok(created) => {
-                if created {
-                    telemetry::reregistered(BACKEND, 1);
-                    tracing::info!(
-                        backend = BACKEND,
-                        topic = %registration.topic,
-                        host = %registration.host,
-                        "ack_alive re-created a vanished registration"
-                    );
-                }
+            Ok(true) => {
+                telemetry::reregistered(BACKEND, 1);
+                tracing::info!(
+                    backend = BACKEND,
+                    topic = %registration.topic,
+                    host = %registration.host,
+                    "ack_alive re-created a vanished registration"
+                );
                 Ok(())
             }
-            Err(WriteError::LeaseNotFound(lost)) => {
-                self.recover_lease_exclusively(lost).await?;
-                self.put_if_missing(registration)
-                    .await
-                    .map(drop)
-                    .map_err(|error| match error {
-                        WriteError::Other(error) => error,
-                        WriteError::LeaseNotFound(_) => {
-                            crate::errors::unavailable("the etcd lease vanished twice in a row")
-                        }
-                    })
-            }
+            Ok(false) => Ok(()),
+            Err(WriteError::LeaseNotFound(_)) => Err(crate::errors::unavailable(
+                "the etcd lease vanished twice in a row",
+            )),
             Err(WriteError::Other(error)) => Err(error),
         }
     }
@@ -145,7 +101,7 @@ impl HeartbeatBackend for EtcdBackend {
     }
 
     /// Deletes the key, whoever wrote it. If it is one of this process's registrations, the
-    /// next heartbeat re-creates it (as a heartbeat re-creates any vanished registration).
+    /// next heartbeat reports it lost and the matchmaker re-creates it.
     async fn expire(&self, topic: &str, host: &str) -> Result<()> {
         self.delete(topic, host).await
     }
@@ -154,7 +110,6 @@ impl HeartbeatBackend for EtcdBackend {
     /// `registrations` still listed (a key put on an older lease), and waits until the
     /// watch-fed cache, which every instance's cache follows, shows them gone.
     async fn drain(&self, registrations: &[Registration]) -> Result<()> {
-        let _exclusive = self.write_gate.write().await;
         self.lease.revoke_and_forget().await?;
         let still_listed = |backend: &EtcdBackend| -> Vec<Registration> {
             registrations
@@ -185,9 +140,10 @@ impl HeartbeatBackend for EtcdBackend {
         Ok(())
     }
 
-    /// ONE keep-alive for all registrations; re-puts them all if the lease was lost, and
-    /// re-creates keys the cache says were deleted from outside.
-    async fn heartbeat(&self, registrations: &[Registration]) -> Result<()> {
+    /// ONE keep-alive for all registrations (a lost lease is replaced), then reports the keys
+    /// the cache does not hold on the current lease: all of them after a lost lease, those
+    /// deleted from outside otherwise. The matchmaker restores them.
+    async fn heartbeat(&self, registrations: &[Registration]) -> Result<Beat> {
         let span = tracing::debug_span!(
             "etcd_heartbeat",
             lease = self.lease.id(),
@@ -195,7 +151,7 @@ impl HeartbeatBackend for EtcdBackend {
         );
         async {
             self.keep_lease_alive().await?;
-            self.heal_missing_keys(registrations).await
+            Ok(self.lost_keys(registrations))
         }
         .instrument(span)
         .await

@@ -38,10 +38,12 @@
 //!   "TTL is the minimum time a lease lives", so detection can take up to TTL + an election
 //!   timeout longer then.
 //! - **Lost lease** (expired during a long pause, revoked from outside, etcd restarted
-//!   without its data): the next heartbeat or write notices, grants a new lease, re-puts every
-//!   registration and logs one warning (`matchmaker_reregistrations_total` counts them).
-//! - **Key deleted from outside**: the next heartbeat re-creates it; the cache says which keys
-//!   are missing, so a steady-state heartbeat sends nothing but the keep-alive.
+//!   without its data): the next heartbeat or write notices and grants a new lease; the
+//!   heartbeat reports every registration lost and the matchmaker re-puts them in bulk, with
+//!   one warning (`matchmaker_reregistrations_total` counts them).
+//! - **Key deleted from outside**: the next heartbeat reports it lost and the matchmaker
+//!   re-creates it; the cache says which keys are missing, so a steady-state heartbeat sends
+//!   nothing but the keep-alive.
 //! - **etcd unreachable or restarted**: the watch is re-established with a backoff of 100 ms
 //!   doubling to 5 s (jittered), by re-listing the prefix and watching from there; a cancelled
 //!   (compacted) watch is handled the same way. Meanwhile lookups are served from the last
@@ -70,7 +72,6 @@
 
 mod backend;
 mod cache;
-mod coalescer;
 mod config;
 mod connection;
 mod errors;

@@ -1,10 +1,12 @@
-//! Writing registrations: single puts, bulk puts in bounded transactions, lease recovery.
+//! Writing registrations: bulk puts in bounded transactions, create-if-missing, the lease
+//! they are attached to, and finding the keys etcd lost.
 use etcd_client::{Compare, CompareOp, PutOptions, Txn, TxnOp};
-use matchmaker_core::{telemetry, Metadata, Registration, Result};
+use matchmaker_core::heartbeat::Beat;
+use matchmaker_core::{Metadata, Registration, Result};
 
 use crate::backend::EtcdBackend;
 use crate::cache::CachedEntry;
-use crate::errors::{from_client, is_lease_not_found, BACKEND};
+use crate::errors::{from_client, is_lease_not_found};
 use crate::lease::KeepAlive;
 use crate::retry;
 use crate::wire::RegistrationRecord;
@@ -114,100 +116,81 @@ impl EtcdBackend {
         Ok(response.succeeded())
     }
 
-    /// Sends one keep-alive; a lost lease is replaced and everything re-put.
+    /// Puts `registrations` and sends one keep-alive, so each stays alive for a full TTL. A
+    /// lease found lost on the way is replaced and the puts made again, once.
+    pub(crate) async fn put_and_keep_alive(&self, registrations: &[Registration]) -> Result<()> {
+        let all: Vec<&Registration> = registrations.iter().collect();
+        for _ in 0..2 {
+            match self.put_all(&all).await {
+                Ok(()) => {}
+                Err(WriteError::LeaseNotFound(lost)) => {
+                    self.replace_lease(lost).await?;
+                    continue;
+                }
+                Err(WriteError::Other(error)) => return Err(error),
+            }
+            match self.lease.keep_alive().await? {
+                KeepAlive::Alive => return Ok(()),
+                KeepAlive::Lost(lost) => self.replace_lease(lost).await?,
+            }
+        }
+        Err(crate::errors::unavailable(
+            "the etcd lease vanished twice in a row",
+        ))
+    }
+
+    /// Sends one keep-alive; a lost lease is replaced (what was on it is restored by the
+    /// matchmaker, which the next heartbeat tells).
     pub(crate) async fn keep_lease_alive(&self) -> Result<()> {
         match self.lease.keep_alive().await? {
             KeepAlive::Alive => Ok(()),
-            KeepAlive::Lost(lost) => self.recover_lease_exclusively(lost).await,
+            KeepAlive::Lost(lost) => self.replace_lease(lost).await,
         }
     }
 
-    /// [`EtcdBackend::recover_lease`] under the exclusive write gate.
-    pub(crate) async fn recover_lease_exclusively(&self, lost: i64) -> Result<()> {
-        let _exclusive = self.write_gate.write().await;
-        self.recover_lease(lost).await
+    /// Grants a new lease in place of the lost one (unless another caller already did). The
+    /// keys on the lost one are gone; the next heartbeat reports them all lost.
+    pub(crate) async fn replace_lease(&self, lost: i64) -> Result<()> {
+        if let Some(lease) = self.lease.replace(lost).await? {
+            tracing::warn!(
+                backend = crate::errors::BACKEND,
+                lost_lease = lost,
+                new_lease = lease,
+                "etcd lease lost (expired, revoked, or etcd lost its data)"
+            );
+        }
+        Ok(())
     }
 
-    /// Grants a new lease for the lost one and re-puts every registration of the matchmaker's
-    /// set.
-    ///
-    /// Callers hold the write gate exclusively, so recovery never races a register or
-    /// unregister.
-    pub(crate) async fn recover_lease(&self, lost: i64) -> Result<()> {
-        let Some(lease) = self.lease.replace(lost).await? else {
-            // Another caller already replaced it and re-put everything.
-            return Ok(());
-        };
-        let registered = self.registrations.snapshot();
-        tracing::warn!(
-            backend = BACKEND,
-            lost_lease = lost,
-            new_lease = lease,
-            registrations = registered.len(),
-            "etcd lease lost (expired, revoked, or etcd lost its data): re-registering"
-        );
-        let all: Vec<&Registration> = registered.iter().collect();
-        match self.put_all(&all).await {
-            Ok(()) => {
-                telemetry::reregistered(BACKEND, all.len() as u64);
-                Ok(())
-            }
-            Err(WriteError::Other(error)) => Err(error),
-            // The brand-new lease vanished at once: the next heartbeat tries again.
-            Err(WriteError::LeaseNotFound(_)) => Err(crate::errors::unavailable(
-                "the lease granted to replace a lost one vanished immediately",
-            )),
-        }
-    }
-
-    /// Re-creates those of `registrations` (the beat's snapshot of the matchmaker's set) that
-    /// the cache says are missing (deleted from outside). No request at all when nothing is
-    /// missing.
-    pub(crate) async fn heal_missing_keys(&self, registrations: &[Registration]) -> Result<()> {
-        if !self.cache.status().connected {
-            // A stale cache cannot tell what is missing; the re-list after reconnecting will.
-            return Ok(());
-        }
-        let _exclusive = self.write_gate.write().await;
+    /// What etcd lost of `registrations` (the beat's snapshot of the matchmaker's set): the
+    /// keys the cache does not hold on the current lease (deleted from outside, or on a lease
+    /// that was lost). No request; no scan at all while nothing was removed from the cache and
+    /// the lease is the one of the last pass that found nothing missing, so a beat over 10k
+    /// keys costs one comparison.
+    pub(crate) fn lost_keys(&self, registrations: &[Registration]) -> Beat {
         let lease = self.lease.id();
-        // Nothing removed from the cache and the same lease since the last clean pass:
-        // nothing can be missing, so a beat over 10k keys skips the scan altogether.
         let mark = (self.cache.removals(), lease);
-        if *self.healed_at() == Some(mark) {
-            return Ok(());
+        let last = *self.healed_at();
+        // A stale cache cannot tell what was deleted (the re-list after reconnecting will), but
+        // a replaced lease is known without it.
+        let stale = !self.cache.status().connected && last.is_some_and(|(_, at)| at == lease);
+        if last == Some(mark) || stale {
+            return Beat::Alive;
         }
         // Only the missing ones are copied: a beat over 10k present keys copies nothing.
-        let missing: Vec<Registration> = registrations
+        let lost: Vec<Registration> = registrations
             .iter()
             .filter(|registration| {
-                self.cache.needs_put(
-                    &registration.topic,
-                    &registration.host,
-                    lease,
-                    &self.instance,
-                )
+                let (topic, host) = (&registration.topic, &registration.host);
+                self.cache.needs_put(topic, host, lease, &self.instance)
             })
             .cloned()
             .collect();
-        let missing: Vec<&Registration> = missing.iter().collect();
-        if missing.is_empty() {
+        if lost.is_empty() {
             *self.healed_at() = Some(mark);
-            return Ok(());
+            return Beat::Alive;
         }
-        match self.put_all(&missing).await {
-            Ok(()) => {
-                *self.healed_at() = Some(mark);
-                tracing::warn!(
-                    backend = BACKEND,
-                    count = missing.len(),
-                    "re-created registrations that vanished from etcd"
-                );
-                telemetry::reregistered(BACKEND, missing.len() as u64);
-                Ok(())
-            }
-            Err(WriteError::LeaseNotFound(lost)) => self.recover_lease(lost).await,
-            Err(WriteError::Other(error)) => Err(error),
-        }
+        Beat::Lost(lost)
     }
 }
 
@@ -220,7 +203,7 @@ fn classify(error: etcd_client::Error, lease: i64) -> WriteError {
 }
 
 impl EtcdBackend {
-    /// `(cache removals, lease)` when the healing check last found nothing missing.
+    /// `(cache removals, lease)` when the last scan for lost keys found none.
     pub(crate) fn healed_at(&self) -> std::sync::MutexGuard<'_, Option<(u64, i64)>> {
         self.healed_at
             .lock()

@@ -104,7 +104,7 @@ async fn steady_state_heartbeat_writes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn register_after_the_lease_vanished_grants_a_new_lease() {
+async fn register_after_a_lost_lease_gets_a_new_lease_and_the_beat_restores_the_rest() {
     let Some(endpoints) = shared_endpoints("register_after_the_lease_vanished") else {
         return;
     };
@@ -115,10 +115,13 @@ async fn register_after_the_lease_vanished_grants_a_new_lease() {
     let old_lease = a.backend().lease_id();
     raw.clone().lease_revoke(old_lease).await.unwrap();
 
-    // The put itself finds the lease gone: a new one is granted and both keys are written.
+    // The put itself finds the lease gone: a new one is granted and the key is written.
     a.register("second", "host-a").await.unwrap();
-
     assert_ne!(a.backend().lease_id(), old_lease);
+    assert!(a.is_alive("second", "host-a").await.unwrap());
+
+    // The key on the lost lease is the matchmaker's to restore: the next beat does.
+    a.send_heartbeats().await.unwrap();
     assert_eq!(keys_under(&raw, &prefix).await.len(), 2);
     assert!(a.is_alive("first", "host-a").await.unwrap());
     support::delete_prefix(&endpoints, &prefix).await;

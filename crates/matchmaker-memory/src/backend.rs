@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use matchmaker_core::heartbeat::{LiveTopic, MIN_TTL};
+use matchmaker_core::heartbeat::{Beat, LiveTopic, MIN_TTL};
 use matchmaker_core::{
     telemetry, Error, HeartbeatBackend, HostDirectory, MembershipStream, Registration,
     RegistrationInfo, Result,
@@ -21,7 +21,7 @@ pub const BACKEND_NAME: &str = "memory";
 /// acknowledgement and carry this backend's instance id.
 ///
 /// # Behaviour
-/// - `backend_register` and `ack_alive` (re)create the record, alive until `now + ttl`
+/// - `backend_register_many` and `ack_alive` (re)create each record, alive until `now + ttl`
 ///   (tokio time); `ack_alive` of a vanished record re-creates it (upstream bug 1419718).
 /// - `backend_unregister` and `expire` remove that pair only, whoever registered it.
 /// - `is_alive` is true while `now < expires_at`; false for an unknown pair.
@@ -98,19 +98,11 @@ impl HeartbeatBackend for MemoryBackend {
     fn name(&self) -> &'static str {
         BACKEND_NAME
     }
-    /// Nothing to restore in bulk: a record that expired is re-created by the next `ack_alive`.
-    fn attach(&self, _registrations: matchmaker_core::Registrations) {}
-
-    async fn backend_register(&self, registration: &Registration) -> Result<()> {
-        self.registry
-            .inner
-            .refresh(registration, self.ttl, &self.instance);
-        Ok(())
-    }
-
     async fn backend_register_many(&self, registrations: &[Registration]) -> Result<()> {
         for registration in registrations {
-            self.backend_register(registration).await?;
+            self.registry
+                .inner
+                .refresh(registration, self.ttl, &self.instance);
         }
         Ok(())
     }
@@ -163,9 +155,10 @@ impl HeartbeatBackend for MemoryBackend {
         Ok(())
     }
 
-    /// One refresh per registration: the records are in this process, so no request is saved
-    /// by batching.
-    async fn heartbeat(&self, registrations: &[Registration]) -> Result<()> {
+    /// One refresh per registration, re-creating what expired: the records are in this
+    /// process, so no request is saved by batching, and nothing is left for the matchmaker to
+    /// restore.
+    async fn heartbeat(&self, registrations: &[Registration]) -> Result<Beat> {
         matchmaker_core::heartbeat::ack_each(self, registrations).await
     }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use matchmaker_conformance::{Capabilities, Factory, Flavor};
-use matchmaker_core::heartbeat::LiveTopic;
+use matchmaker_core::heartbeat::{Beat, LiveTopic};
 use matchmaker_core::{
     Error, HeartbeatBackend, HeartbeatConfig, HeartbeatMatchMaker, HostDirectory, MatchMaker,
     MembershipEvent, MembershipHub, Metadata, Registration, Result,
@@ -124,26 +124,9 @@ impl FakeRegistry {
     }
 }
 
-#[async_trait]
-impl HostDirectory for FakeRegistry {
-    fn live_topic_now(&self, _topic: &str) -> Option<Result<Arc<LiveTopic>>> {
-        None // every lookup takes the waiting path, as a remote directory would
-    }
-    async fn live_topic(&self, topic: &str) -> Result<Arc<LiveTopic>> {
-        Ok(Arc::new(LiveTopic::new(topic, self.hosts_of(topic).await?)))
-    }
-}
-
-#[async_trait]
-impl HeartbeatBackend for FakeRegistry {
-    fn name(&self) -> &'static str {
-        "fake"
-    }
-    /// Several matchmakers share the fake; it restores nothing by itself.
-    fn attach(&self, _: matchmaker_core::Registrations) {}
-
-    async fn backend_register(&self, registration: &Registration) -> Result<()> {
-        tokio::task::yield_now().await;
+impl FakeRegistry {
+    /// Records `registration`, alive for one TTL, announcing a join if it was not alive.
+    fn write(&self, registration: &Registration) {
         let deadline = self.deadline();
         self.remember_metadata(registration);
         let mut records = self.records();
@@ -160,12 +143,28 @@ impl HeartbeatBackend for FakeRegistry {
                 MembershipEvent::joined(&*registration.topic, &*registration.host, metadata);
             self.hub.publish(event);
         }
-        Ok(())
     }
+}
 
+#[async_trait]
+impl HostDirectory for FakeRegistry {
+    fn live_topic_now(&self, _topic: &str) -> Option<Result<Arc<LiveTopic>>> {
+        None // every lookup takes the waiting path, as a remote directory would
+    }
+    async fn live_topic(&self, topic: &str) -> Result<Arc<LiveTopic>> {
+        Ok(Arc::new(LiveTopic::new(topic, self.hosts_of(topic).await?)))
+    }
+}
+
+#[async_trait]
+impl HeartbeatBackend for FakeRegistry {
+    fn name(&self) -> &'static str {
+        "fake"
+    }
     async fn backend_register_many(&self, registrations: &[Registration]) -> Result<()> {
+        tokio::task::yield_now().await;
         for registration in registrations {
-            self.backend_register(registration).await?;
+            self.write(registration);
         }
         Ok(())
     }
@@ -227,7 +226,7 @@ impl HeartbeatBackend for FakeRegistry {
         }
         Ok(())
     }
-    async fn heartbeat(&self, registrations: &[Registration]) -> Result<()> {
+    async fn heartbeat(&self, registrations: &[Registration]) -> Result<Beat> {
         matchmaker_core::heartbeat::ack_each(self, registrations).await
     }
     async fn list(&self, topic: Option<&str>) -> Result<Vec<matchmaker_core::RegistrationInfo>> {

@@ -1,6 +1,8 @@
 //! Shared helpers of the Consul integration tests: the shared agent, own agents, namespaces.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::future::Future;
 use std::time::{Duration, Instant};
 

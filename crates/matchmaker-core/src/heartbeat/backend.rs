@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use std::sync::Arc;
 
-use crate::heartbeat::{LiveTopic, Metadata, Registrations};
+use crate::heartbeat::{LiveTopic, Metadata};
 use crate::{key, MembershipStream, Result};
 
 /// One `(topic, host)` registration with its metadata: what this process registers, and what a
@@ -117,15 +117,17 @@ pub trait HostDirectory: Send + Sync {
 /// Every input has been validated by [`key`] before a hook is called.
 ///
 /// # Behaviour
-/// - `backend_register` records the registration (alive or not yet alive).
+/// - `backend_register_many` records registrations and leaves each alive for a full TTL; a
+///   single `register` reaches it too, batched with the concurrent ones.
 /// - `backend_unregister` removes that registration only.
 /// - `ack_alive` refreshes the registration; if its record vanished it re-creates it.
 /// - `is_alive` is false for an unknown pair, not an error.
 /// - `expire` removes that pair only.
-/// - `heartbeat` refreshes all of this process's registrations: one request where the
-///   registry allows it, else [`ack_each`].
-/// - The set of what must exist is the matchmaker's ([`Registrations`], handed over by
-///   `attach`); a backend reads it and never keeps a copy.
+/// - `heartbeat` refreshes all of this process's registrations, one request where the
+///   registry allows it, and reports what the registry lost ([`Beat`]). The matchmaker
+///   restores exactly that, in bulk, through `backend_register_many`.
+/// - What must exist is the matchmaker's to know: each hook is handed the registrations it
+///   works on, and a backend keeps no set of them.
 ///
 /// # Example: a new registry
 /// A minimal backend over a shared in-process set (no TTL), wrapped by [`HeartbeatMatchMaker`],
@@ -140,10 +142,10 @@ pub trait HostDirectory: Send + Sync {
 /// use async_trait::async_trait;
 /// use std::sync::Arc;
 ///
-/// use matchmaker_core::heartbeat::{ack_each, LiveTopic};
+/// use matchmaker_core::heartbeat::{ack_each, Beat, LiveTopic};
 /// use matchmaker_core::{
 ///     Error, HeartbeatBackend, HeartbeatConfig, HeartbeatMatchMaker, HostDirectory, MatchMaker,
-///     MembershipStream, Registration, RegistrationInfo, Registrations, Result,
+///     MembershipStream, Registration, RegistrationInfo, Result,
 /// };
 ///
 /// #[derive(Default)]
@@ -166,11 +168,6 @@ pub trait HostDirectory: Send + Sync {
 ///     fn name(&self) -> &'static str {
 ///         "set"
 ///     }
-///     fn attach(&self, _registrations: Registrations) {} // nothing here to restore after a loss
-///     async fn backend_register(&self, registration: &Registration) -> Result<()> {
-///         self.0.lock().unwrap().insert(registration.clone());
-///         Ok(())
-///     }
 ///     async fn backend_register_many(&self, registrations: &[Registration]) -> Result<()> {
 ///         self.0.lock().unwrap().extend(registrations.iter().cloned());
 ///         Ok(())
@@ -180,7 +177,8 @@ pub trait HostDirectory: Send + Sync {
 ///         Ok(())
 ///     }
 ///     async fn ack_alive(&self, registration: &Registration) -> Result<()> {
-///         self.backend_register(registration).await // re-create it if it vanished
+///         self.0.lock().unwrap().insert(registration.clone()); // re-create it if it vanished
+///         Ok(())
 ///     }
 ///     async fn is_alive(&self, topic: &str, host: &str) -> Result<bool> {
 ///         Ok(self.0.lock().unwrap().contains(&Registration::new(topic, host)))
@@ -197,7 +195,7 @@ pub trait HostDirectory: Send + Sync {
 ///         registrations.iter().for_each(|registration| { set.remove(registration); });
 ///         Ok(())
 ///     }
-///     async fn heartbeat(&self, registrations: &[Registration]) -> Result<()> {
+///     async fn heartbeat(&self, registrations: &[Registration]) -> Result<Beat> {
 ///         ack_each(self, registrations).await // no bulk refresh here
 ///     }
 ///     async fn list(&self, _topic: Option<&str>) -> Result<Vec<RegistrationInfo>> {
@@ -225,18 +223,9 @@ pub trait HeartbeatBackend: HostDirectory + 'static {
     /// Short backend name for errors and logs, e.g. `memory`.
     fn name(&self) -> &'static str;
 
-    /// Receives the matchmaker's [`Registrations`], the one set of what must exist, once, when
-    /// [`super::HeartbeatMatchMaker`] wraps the backend. The backend reads it whenever it must
-    /// restore more than the registration at hand (a lost lease, an agent that forgot this
-    /// process) and keeps no set of its own. A backend shared by several matchmakers keeps the
-    /// first one it is given.
-    fn attach(&self, registrations: Registrations);
-
-    /// Records a registration.
-    async fn backend_register(&self, registration: &Registration) -> Result<()>;
-
-    /// Records every registration of `registrations` and leaves each alive for a full TTL: the
-    /// bulk register, one batch of writes and one refresh where the backend can.
+    /// Records every registration of `registrations` and leaves each alive for a full TTL: one
+    /// batch of writes and one refresh where the registry allows it. What `register`,
+    /// `register_many` and the restore of what a [`Beat`] reported lost all call.
     async fn backend_register_many(&self, registrations: &[Registration]) -> Result<()>;
 
     /// Removes a registration.
@@ -262,10 +251,11 @@ pub trait HeartbeatBackend: HostDirectory + 'static {
     /// views follow) no longer holds them. The caller bounds the time it may take.
     async fn drain(&self, registrations: &[Registration]) -> Result<()>;
 
-    /// Refreshes every registration in `registrations` (a snapshot): ONE request for all of
-    /// them where the registry allows it (etcd: one keep-alive; Consul: one check pass). A
-    /// backend without such a request acknowledges each with [`ack_each`].
-    async fn heartbeat(&self, registrations: &[Registration]) -> Result<()>;
+    /// Refreshes every registration in `registrations` (the matchmaker's snapshot, sorted):
+    /// ONE request for all of them where the registry allows it (etcd: one keep-alive; Consul:
+    /// one check pass). Reports what the registry lost, which the matchmaker then restores; a
+    /// backend without a bulk refresh acknowledges each with [`ack_each`].
+    async fn heartbeat(&self, registrations: &[Registration]) -> Result<Beat>;
 
     /// Every registration the registry holds, optionally for one topic
     /// ([`crate::Error::Unsupported`] where the registry cannot list).
@@ -276,12 +266,27 @@ pub trait HeartbeatBackend: HostDirectory + 'static {
     fn subscribe(&self, topic: Option<&str>) -> Result<MembershipStream>;
 }
 
-/// A heartbeat made of one `ack_alive` per registration: keeps going past failures (each
-/// logged at warn) and returns the first error. For backends with no bulk refresh.
+/// What a heartbeat found out about this process's registrations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Beat {
+    /// Every registration is alive (or was re-created by the beat itself).
+    Alive,
+    /// These registrations are gone from the registry (deleted or expired from outside): the
+    /// matchmaker restores those it still holds.
+    Lost(Vec<Registration>),
+    /// Every registration of this process is gone (a lost lease, an agent that restarted and
+    /// forgot this process): the matchmaker restores them all.
+    LostAll,
+}
+
+/// A heartbeat made of one `ack_alive` per registration, each re-creating what vanished:
+/// keeps going past failures (each logged at warn) and returns the first error. For backends
+/// with no bulk refresh.
 pub async fn ack_each<B: HeartbeatBackend + ?Sized>(
     backend: &B,
     registrations: &[Registration],
-) -> Result<()> {
+) -> Result<Beat> {
     let mut first_error = None;
     for registration in registrations {
         if let Err(error) = backend.ack_alive(registration).await {
@@ -295,5 +300,5 @@ pub async fn ack_each<B: HeartbeatBackend + ?Sized>(
             first_error.get_or_insert(error);
         }
     }
-    first_error.map_or(Ok(()), Err)
+    first_error.map_or(Ok(Beat::Alive), Err)
 }

@@ -6,10 +6,11 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use async_trait::async_trait;
 use tokio::task::JoinHandle;
 
-use super::registration_set::{RegistrationSet, Registrations};
+use super::register_batches::{as_held, RegisterBatches};
+use super::registration_set::RegistrationSet;
 use super::to_completion::to_completion;
 use super::{
-    validate_metadata, HeartbeatBackend, HeartbeatConfig, HostDirectory, LiveFanoutExchange,
+    validate_metadata, Beat, HeartbeatBackend, HeartbeatConfig, HostDirectory, LiveFanoutExchange,
     LiveTopicExchange, Metadata, Registration, RegistrationInfo,
 };
 use crate::{
@@ -31,8 +32,11 @@ struct Shared<B> {
     backend: Arc<B>,
     config: HeartbeatConfig,
     rules: Rules,
-    /// What must exist: the one set, which the backend reads (`HeartbeatBackend::attach`).
-    registrations: Registrations,
+    /// What must exist: the one set. Beats hand the backend a snapshot of it and restore from
+    /// it what the backend reports lost.
+    registrations: Mutex<RegistrationSet>,
+    /// Single registers waiting to share one bulk write.
+    batches: RegisterBatches,
     /// What must not exist: pairs whose removal failed (the registry was unreachable). Every
     /// beat retries them, so a failed unregister never leaves a record this process's
     /// heartbeat keeps alive.
@@ -46,7 +50,9 @@ struct Shared<B> {
 
 impl<B: HeartbeatBackend> Shared<B> {
     fn registrations(&self) -> MutexGuard<'_, RegistrationSet> {
-        self.registrations.lock()
+        self.registrations
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn unfinished_removals(&self) -> MutexGuard<'_, BTreeSet<Registration>> {
@@ -55,15 +61,18 @@ impl<B: HeartbeatBackend> Shared<B> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// One beat: refresh what must exist, then retry the removals that failed earlier. The
-    /// first error is returned, after both were tried.
+    /// One beat: refresh what must exist and restore what the registry lost, then retry the
+    /// removals that failed earlier. The first error is returned, after both were tried.
     async fn send_heartbeats(&self) -> Result<()> {
         let _beat = self.beat_gate.read().await;
         // A snapshot: (un)registering while a beat is under way is safe (upstream bug 1432966).
         let snapshot = self.registrations().snapshot();
         let mut outcome = Ok(());
         if !snapshot.is_empty() {
-            outcome = self.backend.heartbeat(&snapshot).await;
+            outcome = match self.backend.heartbeat(&snapshot).await {
+                Ok(beat) => self.restore(beat, &snapshot).await,
+                Err(error) => Err(error),
+            };
             crate::telemetry::heartbeat_sent(self.backend.name());
             tracing::debug!(
                 backend = self.backend.name(),
@@ -76,12 +85,34 @@ impl<B: HeartbeatBackend> Shared<B> {
         outcome.and(removals)
     }
 
+    /// Writes again, in one bulk write, what `beat` reports the registry lost, as the set
+    /// holds it now (a pair unregistered since is left out).
+    async fn restore(&self, beat: Beat, snapshot: &[Registration]) -> Result<()> {
+        let lost = match beat {
+            Beat::Alive => return Ok(()),
+            Beat::Lost(lost) => lost,
+            Beat::LostAll => snapshot.to_vec(),
+        };
+        let lost = as_held(&self.registrations, lost);
+        if lost.is_empty() {
+            return Ok(());
+        }
+        tracing::warn!(
+            backend = self.backend.name(),
+            registrations = lost.len(),
+            "the registry lost registrations of this process; restoring them"
+        );
+        self.backend.backend_register_many(&lost).await?;
+        crate::telemetry::reregistered(self.backend.name(), lost.len() as u64);
+        Ok(())
+    }
+
     /// Removes the pairs whose removal failed before (unless registered again since); stops
     /// at the first that fails again.
     async fn finish_removals(&self) -> Result<()> {
         let pending: Vec<Registration> = self.unfinished_removals().iter().cloned().collect();
         for registration in pending {
-            if !self.registrations.contains(&registration) {
+            if self.registrations().get(&registration).is_none() {
                 self.backend.backend_unregister(&registration).await?;
                 tracing::info!(
                     backend = self.backend.name(),
@@ -109,31 +140,38 @@ impl<B: HeartbeatBackend> Shared<B> {
 
 /// The registry-changing calls, each run to completion by `to_completion` (cancel safety).
 impl<B: HeartbeatBackend> Shared<B> {
-    /// Adds `registration` to the set and writes it; on error the pair (if this call added
-    /// it) is removed from the registry and the set again.
+    /// Adds `registration` to the set and writes it, in one bulk write with the concurrent
+    /// registers; on error the pair (if this call added it) is removed from the set and the
+    /// registry again (the write may have reached the registry before failing).
     async fn register(self: Arc<Self>, registration: Registration) -> Result<()> {
-        let (topic, host) = (&registration.topic, &registration.host);
         self.unfinished_removals().remove(&registration);
         let newly_added = self.registrations().replace(registration.clone()).is_none();
-        let backend = &self.backend;
-        let mut outcome = backend.backend_register(&registration).await;
-        if outcome.is_ok() {
-            outcome = backend.ack_alive(&registration).await;
-            if outcome.is_err() && newly_added {
-                // The record exists but the call failed: the caller sees the error and owns
-                // the retry, so stop beating for the pair and remove the record, or it would
-                // outlive the error on a shared lease while this process keeps heartbeating.
-                self.registrations().remove(&registration);
-                if let Err(error) = self.remove_or_retry_later(&registration).await {
-                    tracing::warn!(%topic, %host, %error, "could not roll back a failed register; the next beats retry");
-                }
-            }
-        }
+        let outcome = self
+            .batches
+            .register(&*self.backend, &self.registrations, registration.clone())
+            .await;
+        let (topic, host) = (&registration.topic, &registration.host);
         tracing::debug!(%topic, %host, ok = outcome.is_ok(), "matchmaker registered");
         if outcome.is_err() && newly_added {
-            self.registrations().remove(&registration);
+            self.roll_back(std::slice::from_ref(&registration)).await;
         }
         outcome
+    }
+
+    /// Forgets `registrations` and removes them from the registry: the caller of the failed
+    /// write that added them sees its error and owns the retry, so they must not outlive it.
+    async fn roll_back(&self, registrations: &[Registration]) {
+        {
+            let mut set = self.registrations();
+            for registration in registrations {
+                set.remove(registration);
+            }
+        }
+        for registration in registrations {
+            if let Err(error) = self.remove_or_retry_later(registration).await {
+                tracing::warn!(topic = %registration.topic, host = %registration.host, %error, "could not roll back a failed register; the next beats retry");
+            }
+        }
     }
 
     /// Adds every registration to the set and writes them in bulk; on error the ones this
@@ -153,20 +191,14 @@ impl<B: HeartbeatBackend> Shared<B> {
                 .cloned()
                 .collect()
         };
-        let backend = &self.backend;
-        let outcome = backend.backend_register_many(&registrations).await;
+        // Each pair once (a pair given twice would be two writes of one key in one batch).
+        let registrations = as_held(&self.registrations, registrations);
+        if registrations.is_empty() {
+            return Ok(());
+        }
+        let outcome = self.backend.backend_register_many(&registrations).await;
         if outcome.is_err() {
-            {
-                let mut set = self.registrations();
-                for registration in &added {
-                    set.remove(registration);
-                }
-            }
-            for registration in &added {
-                if let Err(error) = self.remove_or_retry_later(registration).await {
-                    tracing::warn!(topic = %registration.topic, host = %registration.host, %error, "could not roll back a failed register; the next beats retry");
-                }
-            }
+            self.roll_back(&added).await;
         }
         tracing::debug!(
             registrations = registrations.len(),
@@ -197,8 +229,6 @@ impl<B: HeartbeatBackend> HeartbeatMatchMaker<B> {
     /// Like [`HeartbeatMatchMaker::new`] for a backend that is already shared.
     pub fn with_shared_backend(backend: Arc<B>, config: HeartbeatConfig) -> Result<Self> {
         config.validate()?;
-        let registrations = Registrations::default();
-        backend.attach(registrations.clone());
         let directory: Arc<dyn HostDirectory> = backend.clone();
         let rules = Rules::new();
         rules.add(
@@ -218,7 +248,8 @@ impl<B: HeartbeatBackend> HeartbeatMatchMaker<B> {
                 backend,
                 config,
                 rules,
-                registrations,
+                registrations: Mutex::new(RegistrationSet::default()),
+                batches: RegisterBatches::default(),
                 unfinished_removals: Mutex::new(BTreeSet::new()),
                 beat_gate: tokio::sync::RwLock::new(()),
             }),
@@ -482,14 +513,20 @@ mod tests {
     use super::*;
     use crate::heartbeat::{HeartbeatConfig, LiveTopic};
 
-    /// Records hook calls; `ack_alive` always fails.
+    /// Records hook calls; every write reaches the registry, then reports a failure.
     #[derive(Default)]
-    struct FailingAck {
+    struct FailingWrite {
         calls: Mutex<Vec<&'static str>>,
     }
 
+    impl FailingWrite {
+        fn record(&self, call: &'static str) {
+            self.calls.lock().unwrap().push(call);
+        }
+    }
+
     #[async_trait]
-    impl HostDirectory for FailingAck {
+    impl HostDirectory for FailingWrite {
         fn live_topic_now(&self, topic: &str) -> Option<Result<Arc<LiveTopic>>> {
             Some(Ok(Arc::new(LiveTopic::new::<&str>(topic, []))))
         }
@@ -499,29 +536,23 @@ mod tests {
     }
 
     #[async_trait]
-    impl HeartbeatBackend for FailingAck {
+    impl HeartbeatBackend for FailingWrite {
         fn name(&self) -> &'static str {
-            "failing-ack"
+            "failing-write"
         }
-        fn attach(&self, _: crate::heartbeat::Registrations) {}
-        async fn backend_register(&self, _: &Registration) -> Result<()> {
-            self.calls.lock().unwrap().push("register");
-            Ok(())
+        async fn backend_register_many(&self, _: &[Registration]) -> Result<()> {
+            self.record("register");
+            Err(Error::unavailable(
+                "failing-write",
+                "timed out after the write",
+            ))
         }
-        async fn backend_register_many(&self, registrations: &[Registration]) -> Result<()> {
-            for registration in registrations {
-                self.backend_register(registration).await?;
-            }
-            Ok(())
-        }
-
         async fn backend_unregister(&self, _: &Registration) -> Result<()> {
-            self.calls.lock().unwrap().push("unregister");
+            self.record("unregister");
             Ok(())
         }
         async fn ack_alive(&self, _: &Registration) -> Result<()> {
-            self.calls.lock().unwrap().push("ack");
-            Err(Error::unavailable("failing-ack", "down"))
+            Ok(())
         }
         async fn is_alive(&self, _: &str, _: &str) -> Result<bool> {
             Ok(false)
@@ -535,7 +566,7 @@ mod tests {
         async fn drain(&self, _: &[Registration]) -> Result<()> {
             Ok(())
         }
-        async fn heartbeat(&self, registrations: &[Registration]) -> Result<()> {
+        async fn heartbeat(&self, registrations: &[Registration]) -> Result<Beat> {
             crate::heartbeat::ack_each(self, registrations).await
         }
         async fn list(&self, _: Option<&str>) -> Result<Vec<crate::RegistrationInfo>> {
@@ -553,15 +584,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn register_whose_ack_fails_rolls_back_the_backend_record() {
+    async fn register_whose_write_fails_rolls_back_the_backend_record() {
         let matchmaker =
-            HeartbeatMatchMaker::new(FailingAck::default(), HeartbeatConfig::default()).unwrap();
+            HeartbeatMatchMaker::new(FailingWrite::default(), HeartbeatConfig::default()).unwrap();
         let error = matchmaker.register("t", "h").await.unwrap_err();
         assert!(error.is_transient(), "{error}");
         assert!(matchmaker.registrations().is_empty());
         assert_eq!(
             *matchmaker.backend().calls.lock().unwrap(),
-            ["register", "ack", "unregister"]
+            ["register", "unregister"]
         );
     }
 }

@@ -1,9 +1,10 @@
 //! The heartbeat machinery: a reusable matchmaker that registry backends plug into.
 //!
-//! A backend implements [`HeartbeatBackend`] (the original's `backend_register`,
+//! A backend implements [`HeartbeatBackend`] (the original's `backend_register` (in bulk),
 //! `backend_unregister`, `ack_alive`, `is_alive` and `expire` hooks, plus `live_topic` for
 //! lookups) and wraps itself in a [`HeartbeatMatchMaker`], which keeps the set of this
-//! process's registrations, runs the heartbeat task and answers lookups:
+//! process's registrations, batches concurrent registers, runs the heartbeat task, restores
+//! what a beat reports lost ([`Beat`]) and answers lookups:
 //!
 //! - bare topic `t`: ONE live host `h`, chosen by the configured [`Strategy`], as `t.h`;
 //! - fanout `fanout~t`: ALL live hosts in a stable order, as `fanout~t.h`;
@@ -25,13 +26,15 @@ mod exchanges;
 mod live_topic;
 mod matchmaker;
 pub mod metadata;
+mod register_batches;
 mod registration_set;
 mod to_completion;
 
-pub use backend::{ack_each, HeartbeatBackend, HostDirectory, Registration, RegistrationInfo};
+pub use backend::{
+    ack_each, Beat, HeartbeatBackend, HostDirectory, Registration, RegistrationInfo,
+};
 pub use config::{HeartbeatConfig, Strategy, DEFAULT_TTL, MIN_TTL};
 pub use exchanges::{LiveFanoutExchange, LiveTopicExchange};
 pub use live_topic::{LiveTopic, LiveTopics};
 pub use matchmaker::HeartbeatMatchMaker;
 pub use metadata::{validate_metadata, Metadata};
-pub use registration_set::{AttachedRegistrations, Registrations};

@@ -1,92 +1,14 @@
-//! [`Registrations`]: this process's registrations, owned by the matchmaker and read by its
-//! backend, with the snapshot heartbeats hand to the backend kept until the set changes.
+//! [`RegistrationSet`]: this process's registrations, owned by the matchmaker, with the
+//! snapshot heartbeats hand to the backend kept until the set changes.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::Arc;
 
 use super::Registration;
 
-/// The registrations of one matchmaker: what must exist in the registry. The one copy of that
-/// fact in the process.
-///
-/// [`super::HeartbeatMatchMaker`] owns it and is the only one to change it; it hands its
-/// backend a clone ([`super::HeartbeatBackend::attach`]), which the backend reads when it must
-/// restore what the registry lost (every registration after a lost lease or an agent restart,
-/// or the ones whose records vanished). A backend keeps no set of its own. Cloning is cheap and
-/// every clone is the same set.
-#[derive(Clone, Default)]
-pub struct Registrations(Arc<Mutex<RegistrationSet>>);
-
-impl Registrations {
-    /// Every registration, sorted, shared until the set changes (a beat over 10k
-    /// registrations copies nothing).
-    pub fn snapshot(&self) -> Arc<[Registration]> {
-        self.lock().snapshot()
-    }
-
-    /// True when the pair is registered.
-    pub fn contains(&self, registration: &Registration) -> bool {
-        self.lock().get(registration).is_some()
-    }
-
-    /// How many registrations there are.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// True when nothing is registered.
-    pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
-    }
-
-    pub(crate) fn lock(&self) -> MutexGuard<'_, RegistrationSet> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-/// A backend's slot for its matchmaker's [`Registrations`]: what
-/// [`super::HeartbeatBackend::attach`] fills. Empty (nothing to restore) until then; a backend
-/// wrapped by several matchmakers keeps the first set.
-#[derive(Debug, Default)]
-pub struct AttachedRegistrations(OnceLock<Registrations>);
-
-impl AttachedRegistrations {
-    /// An empty slot.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Fills the slot, unless it is filled already.
-    pub fn attach(&self, registrations: Registrations) {
-        let _ = self.0.set(registrations);
-    }
-
-    /// The matchmaker's registrations now, empty before `attach`.
-    pub fn snapshot(&self) -> Arc<[Registration]> {
-        self.0
-            .get()
-            .map_or_else(|| Arc::new([]), Registrations::snapshot)
-    }
-
-    /// True when the matchmaker holds the pair.
-    pub fn contains(&self, registration: &Registration) -> bool {
-        self.0
-            .get()
-            .is_some_and(|registrations| registrations.contains(registration))
-    }
-}
-
-impl std::fmt::Debug for Registrations {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registrations")
-            .field("len", &self.len())
-            .finish()
-    }
-}
-
-/// The registrations of one matchmaker, sorted, and a shared snapshot of them.
+/// The registrations of one matchmaker, sorted, and a shared snapshot of them: what must
+/// exist in the registry, the one copy of that fact in the process. Backends are handed
+/// what they work on and keep no set of their own.
 ///
 /// A heartbeat takes [`RegistrationSet::snapshot`]: the same `Arc` every beat while nothing
 /// changes, so a beat over 10k registrations copies nothing.
