@@ -12,8 +12,7 @@
 //! - tag `mm-ns=<namespace>` marks our namespace; Meta keeps the exact namespace, topic, host
 //!   and instance, and lookups filter on Meta, so even a hash collision cannot mix topics.
 
-use std::fmt::Write;
-
+use matchmaker_core::escape::ByteEscape;
 use matchmaker_core::{Error, Result};
 
 /// Consul's (and DNS's) maximum length of a service name.
@@ -44,48 +43,21 @@ pub fn validate_namespace(namespace: &str) -> Result<()> {
     Ok(())
 }
 
+fn is_kept(byte: u8) -> bool {
+    byte.is_ascii_lowercase() || byte.is_ascii_digit()
+}
+
+/// Names: `[a-z0-9]` kept, every other byte `-xx`.
+const NAME: ByteEscape = ByteEscape::new(is_kept, b'-', false);
+
 /// Encodes text into `[a-z0-9-]`, reversibly (see the module docs).
 pub fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_lowercase() || byte.is_ascii_digit() {
-            out.push(byte as char);
-        } else {
-            let _ = write!(out, "-{byte:02x}");
-        }
-    }
-    out
+    NAME.encode(text)
 }
 
 /// Reverses [`encode`]; `None` for text [`encode`] cannot produce.
 pub fn decode(encoded: &str) -> Option<String> {
-    let bytes = encoded.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        let byte = bytes[index];
-        if byte == b'-' {
-            let hex = encoded.get(index + 1..index + 3)?;
-            if !hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-            {
-                return None;
-            }
-            let value = u8::from_str_radix(hex, 16).ok()?;
-            if value.is_ascii_lowercase() || value.is_ascii_digit() {
-                return None;
-            }
-            out.push(value);
-            index += 3;
-        } else if byte.is_ascii_lowercase() || byte.is_ascii_digit() {
-            out.push(byte);
-            index += 1;
-        } else {
-            return None;
-        }
-    }
-    String::from_utf8(out).ok()
+    NAME.decode(encoded)
 }
 
 /// The Consul service name of `topic` in `namespace`.

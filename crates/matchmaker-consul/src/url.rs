@@ -1,11 +1,9 @@
 //! `consul://host:port/namespace?ttl=10s&token=...` into a [`ConsulConfig`].
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 use ::url::Url;
-use matchmaker_core::heartbeat::duration_text;
-use matchmaker_core::{Error, Result, Strategy};
+use matchmaker_core::heartbeat::duration_text::parse_parameter;
+use matchmaker_core::{Error, Result};
+use std::path::PathBuf;
 
 use crate::config::{ConsulConfig, Scheme, TlsConfig};
 
@@ -41,27 +39,22 @@ pub(crate) fn parse(text: &str) -> Result<ConsulConfig> {
     }
     let path = url.path().trim_matches('/');
     if !path.is_empty() {
-        let namespace = percent_decode(path)
+        let namespace = matchmaker_core::escape::percent_decode(path)
             .ok_or_else(|| bad(text, "namespace is not valid percent-encoded UTF-8"))?;
         config.namespace = namespace;
     }
     let mut tls = TlsConfig::default();
     for (name, value) in url.query_pairs() {
         let value = value.into_owned();
+        let duration = || parse_parameter(&name, &value).map_err(|why| bad(text, &why));
+        let heartbeat = config.heartbeat.set_url_parameter(&name, &value);
         match name.as_ref() {
-            "ttl" => config.heartbeat.ttl = duration(text, &name, &value)?,
-            "interval" => config.heartbeat.interval = Some(duration(text, &name, &value)?),
-            "strategy" => {
-                config.heartbeat.strategy = match value.parse::<Strategy>() {
-                    Ok(strategy) => strategy,
-                    Err(why) => return Err(bad(text, &why)),
-                }
-            }
+            _ if heartbeat.map_err(|why| bad(text, &why))? => {}
             "token" => config.token = Some(value),
             "deregister_after" => {
-                config.deregister_critical_after = duration(text, &name, &value)?;
+                config.deregister_critical_after = duration()?;
             }
-            "wait" => config.blocking_wait = duration(text, &name, &value)?,
+            "wait" => config.blocking_wait = duration()?,
             "tls" => match value.as_str() {
                 "1" | "true" => config.scheme = Scheme::Https,
                 "0" | "false" => config.scheme = Scheme::Http,
@@ -80,33 +73,6 @@ pub(crate) fn parse(text: &str) -> Result<ConsulConfig> {
     Ok(config)
 }
 
-/// A duration as everywhere in matchmaker (see `matchmaker_core::heartbeat::duration_text`).
-fn duration(text: &str, name: &str, value: &str) -> Result<Duration> {
-    duration_text::parse_duration(value).map_err(|error| {
-        bad(
-            text,
-            &format!("{name}={value:?} is not a duration: {error}"),
-        )
-    })
-}
-
-fn percent_decode(path: &str) -> Option<String> {
-    let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'%' {
-            let hex = path.get(index + 1..index + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            index += 3;
-        } else {
-            out.push(bytes[index]);
-            index += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 /// Shows the URL without its query (which may hold a token).
 fn bad(text: &str, why: &str) -> Error {
     let shown = text.split('?').next().unwrap_or(text);
@@ -116,6 +82,8 @@ fn bad(text: &str, why: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use matchmaker_core::Strategy;
+    use std::time::Duration;
 
     #[test]
     fn url_sets_address_namespace_and_ttl() {

@@ -40,6 +40,7 @@ mod binding;
 mod cache_status;
 mod display_spoofing;
 mod error;
+pub mod escape;
 mod exchange;
 pub mod heartbeat;
 pub mod key;

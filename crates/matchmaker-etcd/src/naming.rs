@@ -5,6 +5,7 @@
 //! collide with another pair: `a/b` becomes `a%2Fb`, `%2F` becomes `%252F`, `..` stays `..`
 //! but is only ever one segment below the prefix, and decoding is exact.
 
+use matchmaker_core::escape::ByteEscape;
 use matchmaker_core::{Error, Result};
 
 use crate::config::invalid;
@@ -12,6 +13,9 @@ use crate::config::invalid;
 fn is_unreserved(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'~' | b'-')
 }
+
+/// Key segments: `[A-Za-z0-9._~-]` kept, every other byte `%XX`.
+const SEGMENT: ByteEscape = ByteEscape::new(is_unreserved, b'%', true);
 
 /// Percent-encodes every byte of `text` outside `[A-Za-z0-9._~-]`.
 ///
@@ -21,49 +25,12 @@ fn is_unreserved(byte: u8) -> bool {
 /// assert_eq!(encode_segment("%2F"), "%252F");
 /// ```
 pub fn encode_segment(text: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(text.len());
-    for &byte in text.as_bytes() {
-        if is_unreserved(byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0xF)]));
-        }
-    }
-    out
+    SEGMENT.encode(text)
 }
 
 /// Reverses [`encode_segment`]; `None` for text it cannot have produced.
 pub fn decode_segment(encoded: &str) -> Option<String> {
-    let bytes = encoded.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        let byte = bytes[index];
-        if byte == b'%' {
-            let hex = bytes.get(index + 1..index + 3)?;
-            if !hex
-                .iter()
-                .all(|h| h.is_ascii_digit() || (b'A'..=b'F').contains(h))
-            {
-                return None;
-            }
-            let value = u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
-            if is_unreserved(value) {
-                return None;
-            }
-            out.push(value);
-            index += 3;
-        } else if is_unreserved(byte) {
-            out.push(byte);
-            index += 1;
-        } else {
-            return None;
-        }
-    }
-    String::from_utf8(out).ok()
+    SEGMENT.decode(encoded)
 }
 
 /// The full etcd key of `(topic, host)` under `prefix`.

@@ -2,10 +2,8 @@
 //!
 //! Parsed by hand because general URL parsers reject authorities with several hosts.
 
-use std::time::Duration;
-
-use matchmaker_core::heartbeat::duration_text;
-use matchmaker_core::{HeartbeatConfig, Result, Strategy};
+use matchmaker_core::heartbeat::duration_text::parse_parameter;
+use matchmaker_core::Result;
 
 use crate::config::{invalid, EtcdConfig, EtcdTls};
 
@@ -149,7 +147,6 @@ fn parse_host(entry: &str) -> Result<String> {
 }
 
 fn parse_query(query: &str, config: &mut EtcdConfig) -> Result<()> {
-    let mut heartbeat = HeartbeatConfig::with_ttl(config.heartbeat.ttl);
     let mut tls = EtcdTls::default();
     let mut wants_tls = false;
     for pair in query.split('&').filter(|pair| !pair.is_empty()) {
@@ -157,12 +154,14 @@ fn parse_query(query: &str, config: &mut EtcdConfig) -> Result<()> {
             .split_once('=')
             .ok_or_else(|| invalid(format!("parameter {pair:?} has no '=value'")))?;
         let value = percent_decode(raw, name)?;
+        let duration = || parse_parameter(name, &value).map_err(invalid);
         match name {
-            "ttl" => heartbeat.ttl = parse_duration(name, &value)?,
-            "interval" => heartbeat.interval = Some(parse_duration(name, &value)?),
-            "strategy" => heartbeat.strategy = parse_strategy(&value)?,
-            "connect_timeout" => config.connect_timeout = parse_duration(name, &value)?,
-            "request_timeout" => config.request_timeout = parse_duration(name, &value)?,
+            _ if config
+                .heartbeat
+                .set_url_parameter(name, &value)
+                .map_err(invalid)? => {}
+            "connect_timeout" => config.connect_timeout = duration()?,
+            "request_timeout" => config.request_timeout = duration()?,
             "ca" | "cert" | "key" | "domain" => {
                 wants_tls = true;
                 let slot = match name {
@@ -183,43 +182,19 @@ fn parse_query(query: &str, config: &mut EtcdConfig) -> Result<()> {
             }
         }
     }
-    config.heartbeat = heartbeat;
     if wants_tls {
         config.tls = Some(tls);
     }
     Ok(())
 }
 
-/// A duration as everywhere in matchmaker (see `matchmaker_core::heartbeat::duration_text`).
-fn parse_duration(name: &str, value: &str) -> Result<Duration> {
-    duration_text::parse_duration(value)
-        .map_err(|error| invalid(format!("{name} {value:?} is not a duration: {error}")))
-}
-
-fn parse_strategy(value: &str) -> Result<Strategy> {
-    value.parse().map_err(invalid)
-}
-
 /// Decodes `%XX` escapes; the result must be UTF-8.
 fn percent_decode(text: &str, what: &str) -> Result<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'%' {
-            let hex = bytes
-                .get(index + 1..index + 3)
-                .and_then(|hex| std::str::from_utf8(hex).ok())
-                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-                .ok_or_else(|| invalid(format!("{what}: bad percent escape at byte {index}")))?;
-            out.push(hex);
-            index += 3;
-        } else {
-            out.push(bytes[index]);
-            index += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| invalid(format!("{what} is not UTF-8 once decoded")))
+    matchmaker_core::escape::percent_decode(text).ok_or_else(|| {
+        invalid(format!(
+            "{what}: bad percent escape, or not UTF-8 once decoded"
+        ))
+    })
 }
 
 /// The URL with any password hidden, for error messages.
@@ -236,6 +211,8 @@ fn shown(url: &str) -> String {
 mod tests {
     use super::*;
     use matchmaker_core::Error;
+    use matchmaker_core::Strategy;
+    use std::time::Duration;
 
     fn error_of(url: &str) -> String {
         match EtcdConfig::from_url(url) {

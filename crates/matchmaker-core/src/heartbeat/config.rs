@@ -78,6 +78,24 @@ impl HeartbeatConfig {
         }
     }
 
+    /// Applies one URL query parameter of the heartbeat (`ttl`, `interval`, `strategy`), as
+    /// every backend's URL reads them; `Ok(false)` when `name` is none of them. The error says
+    /// what is wrong with the value.
+    pub fn set_url_parameter(
+        &mut self,
+        name: &str,
+        value: &str,
+    ) -> std::result::Result<bool, String> {
+        use super::duration_text::parse_parameter;
+        match name {
+            "ttl" => self.ttl = parse_parameter(name, value)?,
+            "interval" => self.interval = Some(parse_parameter(name, value)?),
+            "strategy" => self.strategy = value.parse()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
     /// The effective heartbeat interval.
     pub fn interval(&self) -> Duration {
         self.interval.unwrap_or(self.ttl / 3)
@@ -105,6 +123,27 @@ impl HeartbeatConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn url_parameters_of_the_heartbeat_are_read_once_for_every_backend() {
+        let mut config = HeartbeatConfig::default();
+        assert_eq!(config.set_url_parameter("ttl", "6"), Ok(true));
+        assert_eq!(config.set_url_parameter("interval", "1500ms"), Ok(true));
+        assert_eq!(
+            config.set_url_parameter("strategy", "round-robin"),
+            Ok(true)
+        );
+        assert_eq!(config.set_url_parameter("token", "x"), Ok(false));
+        assert_eq!(config.ttl, Duration::from_secs(6));
+        assert_eq!(config.interval(), Duration::from_millis(1500));
+        assert_eq!(config.strategy, Strategy::RoundRobin);
+        let error = config.set_url_parameter("ttl", "soon").unwrap_err();
+        assert!(
+            error.starts_with("ttl \"soon\" is not a duration"),
+            "{error}"
+        );
+        assert!(config.set_url_parameter("strategy", "first").is_err());
+    }
 
     #[test]
     fn default_interval_is_a_third_of_the_ttl() {

@@ -34,6 +34,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|error| format!("{error}; {EXAMPLES}"))
 }
 
+/// [`parse_duration`] of the value of a named parameter (`ttl`, `request_timeout`, ...): the
+/// error names the parameter and its value.
+pub fn parse_parameter(name: &str, value: &str) -> Result<Duration, String> {
+    parse_duration(value).map_err(|error| format!("{name} {value:?} is not a duration: {error}"))
+}
+
 /// Writes a duration the way [`parse_duration`] reads it back (`10s`, `1s 500ms`).
 pub fn format_duration(duration: Duration) -> String {
     humantime::format_duration(duration).to_string()
