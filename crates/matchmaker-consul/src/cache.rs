@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use matchmaker_core::heartbeat::LiveTopic;
-use matchmaker_core::{Error, MembershipEvent, MembershipHub, Result};
+use matchmaker_core::{membership_changes, Error, MembershipHub, Result};
 use tokio::sync::watch;
 
 use crate::client::{ConsulClient, BACKEND};
@@ -105,7 +105,12 @@ impl CacheContext {
         if current.loaded && index < current.index && !force {
             return false;
         }
-        for event in diff(&current.members, &members) {
+        // The checks the watch reads carry no metadata: each subscription reads it
+        // (`crate::subscription`).
+        let events = membership_changes(pairs(&current.members), pairs(&members), |_, _| {
+            Arc::default()
+        });
+        for event in events {
             self.hub.publish(event);
         }
         // An answer for the namespace reaches every topic's cache: keep the snapshot (and the
@@ -198,24 +203,13 @@ impl TopicCache {
     }
 }
 
-/// Joins and leaves between two member maps, topic by topic.
-pub(crate) fn diff(old: &Members, new: &Members) -> Vec<MembershipEvent> {
-    let empty = BTreeSet::new();
-    let topics: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
-    let mut events = Vec::new();
-    for topic in topics {
-        let before = old.get(topic).unwrap_or(&empty);
-        let after = new.get(topic).unwrap_or(&empty);
-        for host in before.difference(after) {
-            events.push(MembershipEvent::left(topic, host));
-        }
-        // The checks the watch reads carry no metadata: each subscription reads it
-        // (`crate::subscription`).
-        for host in after.difference(before) {
-            events.push(MembershipEvent::joined(topic, host, Default::default()));
-        }
-    }
-    events
+/// Every `(topic, host)` of `members`.
+fn pairs(members: &Members) -> impl Iterator<Item = (&str, &str)> {
+    members.iter().flat_map(|(topic, hosts)| {
+        hosts
+            .iter()
+            .map(move |host| (topic.as_str(), host.as_str()))
+    })
 }
 
 #[cfg(test)]
@@ -231,22 +225,6 @@ mod tests {
                 .insert((*host).to_owned());
         }
         members
-    }
-
-    #[test]
-    fn diff_reports_joins_and_leaves_per_topic() {
-        let old = members(&[("t", "a"), ("t", "b")]);
-        let new = members(&[("t", "b"), ("t", "c"), ("u", "a")]);
-        let events = diff(&old, &new);
-        assert_eq!(
-            events,
-            vec![
-                MembershipEvent::left("t", "a"),
-                MembershipEvent::joined("t", "c", Default::default()),
-                MembershipEvent::joined("u", "a", Default::default()),
-            ]
-        );
-        assert!(diff(&new, &new).is_empty());
     }
 
     #[test]

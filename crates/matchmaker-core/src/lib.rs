@@ -63,7 +63,8 @@ pub use heartbeat::{
 };
 pub use matchmaker::{MatchMaker, MatchMakerExt};
 pub use membership::{
-    MembershipEvent, MembershipHub, MembershipSnapshot, MembershipStream, SUBSCRIBER_BUFFER,
+    membership_changes, MembershipEvent, MembershipHub, MembershipSnapshot, MembershipStream,
+    MembershipTable, SUBSCRIBER_BUFFER,
 };
 pub use registry::Registry;
 pub use route::Route;

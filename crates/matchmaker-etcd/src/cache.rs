@@ -5,13 +5,13 @@
 //! the etcd revision that last changed it, so a late watch event never undoes a newer local
 //! update. Errors never empty it: only a successful list or delete events remove entries.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use matchmaker_core::heartbeat::{LiveTopic, LiveTopics};
+use matchmaker_core::heartbeat::LiveTopic;
 use matchmaker_core::{
-    CacheStatus, MembershipEvent, MembershipHub, MembershipStream, Registration,
+    CacheStatus, MembershipEvent, MembershipHub, MembershipStream, MembershipTable,
 };
 use tokio::sync::watch;
 
@@ -41,9 +41,8 @@ struct Freshness {
 }
 
 struct State {
-    topics: HashMap<String, BTreeMap<String, CachedEntry>>,
-    /// What lookups read: each looked-up topic's hosts, rebuilt after the topic changes.
-    live: LiveTopics,
+    /// The registrations, and the snapshots lookups read.
+    table: MembershipTable<CachedEntry>,
     status: Freshness,
     /// Joins and leaves, published under this state's lock.
     hub: MembershipHub,
@@ -65,8 +64,7 @@ impl RegistrationCache {
     pub(crate) fn new() -> Self {
         RegistrationCache {
             state: Arc::new(Mutex::new(State {
-                topics: HashMap::new(),
-                live: LiveTopics::new(),
+                table: MembershipTable::new(),
                 status: Freshness {
                     connected: false,
                     stale_since: Some(Instant::now()),
@@ -96,9 +94,7 @@ impl RegistrationCache {
 
     /// The live hosts of `topic`: the shared snapshot, rebuilt only after a change.
     pub(crate) fn live_topic(&self, topic: &str) -> Arc<LiveTopic> {
-        let mut state = self.state();
-        let State { topics, live, .. } = &mut *state;
-        live.get_or_build_from(topic, topics.get(topic))
+        self.state().table.live_topic(topic)
     }
 
     /// The sorted hosts of `topic`, copied (what tests compare).
@@ -112,12 +108,7 @@ impl RegistrationCache {
     /// now `lease`: it is not cached, or it is ours on an older lease that is going away.
     /// Reads under the lock, copying nothing (a heartbeat asks it of every registration).
     pub(crate) fn needs_put(&self, topic: &str, host: &str, lease: i64, instance: &str) -> bool {
-        match self
-            .state()
-            .topics
-            .get(topic)
-            .and_then(|hosts| hosts.get(host))
-        {
+        match self.state().table.get(topic, host) {
             None => true,
             Some(entry) => entry.lease != lease && entry.instance.as_deref() == Some(instance),
         }
@@ -131,24 +122,16 @@ impl RegistrationCache {
     /// The lease the cached key of `(topic, host)` is on, if it is cached; copies nothing
     /// (what `register`, `is_alive` and `drain` ask).
     pub(crate) fn lease_of(&self, topic: &str, host: &str) -> Option<i64> {
-        Some(self.state().topics.get(topic)?.get(host)?.lease)
+        Some(self.state().table.get(topic, host)?.lease)
     }
 
     /// Every `(topic, host, entry)`, optionally of one topic, sorted.
     pub(crate) fn entries(&self, topic: Option<&str>) -> Vec<(String, String, CachedEntry)> {
         let state = self.state();
-        let mut out: Vec<_> = state
-            .topics
-            .iter()
-            .filter(|(name, _)| topic.is_none_or(|wanted| wanted == name.as_str()))
-            .flat_map(|(name, hosts)| {
-                hosts
-                    .iter()
-                    .map(move |(host, entry)| (name.clone(), host.clone(), entry.clone()))
-            })
-            .collect();
-        out.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-        out
+        let entries = state.table.iter(topic);
+        entries
+            .map(|(topic, host, entry)| (topic.to_owned(), host.to_owned(), entry.clone()))
+            .collect()
     }
 
     pub(crate) fn status(&self) -> CacheStatus {
@@ -157,7 +140,7 @@ impl RegistrationCache {
             connected: state.status.connected,
             stale_since: state.status.stale_since,
             position: u64::try_from(state.status.revision).unwrap_or(0),
-            topics: state.topics.len(),
+            topics: state.table.topic_count(),
         }
     }
 
@@ -165,74 +148,48 @@ impl RegistrationCache {
     pub(crate) fn apply_put(&self, topic: &str, host: &str, mut entry: CachedEntry) {
         let mut state = self.state();
         entry.instance = entry.instance.map(|name| state.instances.share(name));
-        let hosts = state.topics.entry(topic.to_owned()).or_default();
-        let joined = match hosts.get(host) {
-            Some(existing) if existing.mod_revision > entry.mod_revision => return,
-            Some(_) => false,
-            None => true,
-        };
-        let event = joined.then(|| joined_event(topic, host, &entry));
-        hosts.insert(host.to_owned(), entry);
-        if let Some(event) = event {
-            state.live.changed(topic);
-            state.hub.publish(event);
+        if let Some(existing) = state.table.get(topic, host) {
+            if existing.mod_revision > entry.mod_revision {
+                return;
+            }
+        }
+        let metadata = metadata_of(&entry);
+        if state.table.insert(topic, host, entry) {
+            state
+                .hub
+                .publish(MembershipEvent::joined(topic, host, metadata));
         }
     }
 
     /// Records a delete at `revision`, unless the entry changed after it.
     pub(crate) fn apply_delete(&self, topic: &str, host: &str, revision: i64) {
         let mut state = self.state();
-        let Some(hosts) = state.topics.get_mut(topic) else {
+        let newer = |existing: &CachedEntry| existing.mod_revision > revision;
+        if state.table.get(topic, host).is_none_or(newer) {
             return;
-        };
-        match hosts.get(host) {
-            Some(existing) if existing.mod_revision <= revision => {
-                hosts.remove(host);
-                if hosts.is_empty() {
-                    state.topics.remove(topic);
-                }
-                state.removals += 1;
-                state.live.changed(topic);
-                state.hub.publish(left_event(topic, host));
-            }
-            _ => {}
         }
+        state.table.remove(topic, host);
+        state.removals += 1;
+        state.hub.publish(MembershipEvent::left(topic, host));
     }
 
     /// Replaces the contents with a successful list at `revision`, sending the differences.
     /// Entries changed locally after `revision` are kept (the watch will confirm them).
     pub(crate) fn replace_all(&self, listed: Vec<(String, String, CachedEntry)>, revision: i64) {
         let mut state = self.state();
-        let mut fresh: HashMap<String, BTreeMap<String, CachedEntry>> = HashMap::new();
+        let mut fresh: BTreeMap<String, BTreeMap<String, CachedEntry>> = BTreeMap::new();
         for (topic, host, mut entry) in listed {
             entry.instance = entry.instance.map(|name| state.instances.share(name));
             fresh.entry(topic).or_default().insert(host, entry);
         }
-        let mut events = Vec::new();
-        for (topic, hosts) in &state.topics {
-            for (host, entry) in hosts {
-                let listed = fresh.get(topic).is_some_and(|f| f.contains_key(host));
-                if !listed && entry.mod_revision > revision {
-                    let kept = fresh.entry(topic.clone()).or_default();
-                    kept.insert(host.clone(), entry.clone());
-                } else if !listed {
-                    events.push(left_event(topic, host));
-                }
+        // Entries changed locally after `revision` are kept: the watch will confirm them.
+        for (topic, host, entry) in state.table.iter(None) {
+            if entry.mod_revision > revision {
+                let kept = fresh.entry(topic.to_owned()).or_default();
+                kept.entry(host.to_owned()).or_insert_with(|| entry.clone());
             }
         }
-        for (topic, hosts) in &fresh {
-            for (host, entry) in hosts {
-                if !state
-                    .topics
-                    .get(topic)
-                    .is_some_and(|h| h.contains_key(host))
-                {
-                    events.push(joined_event(topic, host, entry));
-                }
-            }
-        }
-        state.topics = fresh;
-        state.live.clear();
+        let events = state.table.replace_all(fresh, metadata_of);
         // Every list may have dropped entries (leaves, or keys of ours that vanished).
         state.removals += 1;
         state.status.revision = state.status.revision.max(revision);
@@ -272,31 +229,15 @@ impl RegistrationCache {
                 let state = state
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
-                let members = state
-                    .topics
-                    .iter()
-                    .filter(|(name, _)| topic.is_none_or(|wanted| wanted == name.as_str()))
-                    .flat_map(|(name, hosts)| {
-                        hosts.iter().map(move |(host, entry)| Registration {
-                            topic: name.clone(),
-                            host: host.clone(),
-                            metadata: entry.metadata.clone().unwrap_or_default(),
-                        })
-                    })
-                    .collect();
-                state.hub.snapshot(members)
+                state.hub.snapshot(state.table.members(topic, metadata_of))
             });
             async move { snapshot }
         })
     }
 }
 
-fn joined_event(topic: &str, host: &str, entry: &CachedEntry) -> MembershipEvent {
-    MembershipEvent::joined(topic, host, entry.metadata.clone().unwrap_or_default())
-}
-
-fn left_event(topic: &str, host: &str) -> MembershipEvent {
-    MembershipEvent::left(topic, host)
+fn metadata_of(entry: &CachedEntry) -> Arc<matchmaker_core::Metadata> {
+    entry.metadata.clone().unwrap_or_default()
 }
 
 #[cfg(test)]

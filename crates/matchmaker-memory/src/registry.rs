@@ -1,12 +1,13 @@
 //! `MemoryRegistry`: the shared in-process table of registrations and their expiry times.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use matchmaker_core::heartbeat::{LiveTopic, LiveTopics};
+use matchmaker_core::heartbeat::LiveTopic;
 use matchmaker_core::{
-    MembershipEvent, MembershipHub, MembershipSnapshot, Metadata, Registration, RegistrationInfo,
+    MembershipEvent, MembershipHub, MembershipSnapshot, MembershipTable, Metadata, Registration,
+    RegistrationInfo,
 };
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -41,9 +42,8 @@ pub(crate) struct Inner {
 
 #[derive(Default)]
 struct State {
-    topics: BTreeMap<String, BTreeMap<String, Record>>,
-    /// What lookups read: each looked-up topic's hosts, rebuilt after the topic changes.
-    live: LiveTopics,
+    /// The records, and the snapshots lookups read.
+    table: MembershipTable<Record>,
     /// No record expires before this instant (a lower bound; exact right after a purge).
     earliest_expiry: Option<Instant>,
 }
@@ -97,12 +97,7 @@ impl MemoryRegistry {
 
     /// How many live registrations the registry holds, all topics together.
     pub fn len(&self) -> usize {
-        self.inner
-            .live_state()
-            .topics
-            .values()
-            .map(BTreeMap::len)
-            .sum()
+        self.inner.live_state().table.len()
     }
 
     /// True when no live registration is held.
@@ -135,30 +130,23 @@ impl Inner {
             return;
         }
         let mut earliest: Option<Instant> = None;
-        let State { topics, live, .. } = state;
-        topics.retain(|topic, hosts| {
-            let before = hosts.len();
-            hosts.retain(|host, record| {
-                if record.expires_at <= now {
-                    tracing::info!(
-                        backend = "memory",
-                        topic = topic.as_str(),
-                        host = host.as_str(),
-                        instance = &*record.instance,
-                        lived = ?record.registered_at.elapsed().unwrap_or_default(),
-                        "registration expired"
-                    );
-                    self.hub
-                        .publish(MembershipEvent::left(topic.clone(), host.clone()));
-                    return false;
-                }
+        let alive = |_: &str, _: &str, record: &mut Record| {
+            let alive = record.expires_at > now;
+            if alive {
                 earliest = Some(earliest.map_or(record.expires_at, |e| e.min(record.expires_at)));
-                true
-            });
-            if hosts.len() != before {
-                live.changed(topic);
             }
-            !hosts.is_empty()
+            alive
+        };
+        state.table.retain(alive, |topic, host, record| {
+            tracing::info!(
+                backend = "memory",
+                topic,
+                host,
+                instance = &*record.instance,
+                lived = ?record.registered_at.elapsed().unwrap_or_default(),
+                "registration expired"
+            );
+            self.hub.publish(MembershipEvent::left(topic, host));
         });
         state.earliest_expiry = earliest;
     }
@@ -177,21 +165,7 @@ impl Inner {
     /// (read under the lock changes are published under).
     pub(crate) fn snapshot(&self, topic: Option<&str>) -> MembershipSnapshot {
         let state = self.live_state();
-        let member = |topic: &str, host: &str, record: &Record| Registration {
-            topic: topic.to_owned(),
-            host: host.to_owned(),
-            metadata: record.metadata.clone(),
-        };
-        let members = state
-            .topics
-            .iter()
-            .filter(|(name, _)| topic.is_none_or(|topic| topic == name.as_str()))
-            .flat_map(|(topic, hosts)| {
-                hosts
-                    .iter()
-                    .map(|(host, record)| member(topic, host, record))
-            })
-            .collect();
+        let members = state.table.members(topic, |record| record.metadata.clone());
         self.hub.snapshot(members)
     }
 
@@ -210,8 +184,7 @@ impl Inner {
         let (topic, host) = (registration.topic.as_str(), registration.host.as_str());
         let expires_at = Instant::now() + ttl;
         let mut state = self.live_state();
-        let hosts = state.topics.entry(topic.to_owned()).or_default();
-        let (created, moved_earlier) = match hosts.get_mut(host) {
+        let (created, moved_earlier) = match state.table.get_mut(topic, host) {
             Some(record) => {
                 let moved_earlier = expires_at < record.expires_at;
                 record.expires_at = expires_at;
@@ -220,16 +193,13 @@ impl Inner {
                 (false, moved_earlier)
             }
             None => {
-                hosts.insert(
-                    host.to_owned(),
-                    Record {
-                        expires_at,
-                        instance: instance.clone(),
-                        registered_at: SystemTime::now(),
-                        metadata: registration.metadata.clone(),
-                    },
-                );
-                (true, true)
+                let record = Record {
+                    expires_at,
+                    instance: instance.clone(),
+                    registered_at: SystemTime::now(),
+                    metadata: registration.metadata.clone(),
+                };
+                (state.table.insert(topic, host, record), true)
             }
         };
         if state
@@ -239,7 +209,6 @@ impl Inner {
             state.earliest_expiry = Some(expires_at);
         }
         if created {
-            state.live.changed(topic);
             self.hub.publish(MembershipEvent::joined(
                 topic,
                 host,
@@ -256,15 +225,9 @@ impl Inner {
     /// Removes `(topic, host)`. Returns true when a live record was removed.
     pub(crate) fn remove(&self, topic: &str, host: &str) -> bool {
         let mut state = self.live_state();
-        let Some(hosts) = state.topics.get_mut(topic) else {
-            return false;
-        };
-        let removed = hosts.remove(host).is_some();
-        if hosts.is_empty() {
-            state.topics.remove(topic);
-        }
+        let removed = state.table.remove(topic, host).is_some();
         if removed {
-            state.live.changed(topic);
+            // Under the state lock, as every change is published.
             self.hub.publish(MembershipEvent::left(topic, host));
         }
         removed
@@ -272,17 +235,12 @@ impl Inner {
 
     /// True when `(topic, host)` has a record that has not expired.
     pub(crate) fn is_alive(&self, topic: &str, host: &str) -> bool {
-        self.live_state()
-            .topics
-            .get(topic)
-            .is_some_and(|hosts| hosts.contains_key(host))
+        self.live_state().table.contains(topic, host)
     }
 
     /// The live hosts of `topic`: the shared snapshot, rebuilt only after a change.
     pub(crate) fn live_topic(&self, topic: &str) -> Arc<LiveTopic> {
-        let mut state = self.live_state();
-        let State { topics, live, .. } = &mut *state;
-        live.get_or_build_from(topic, topics.get(topic))
+        self.live_state().table.live_topic(topic)
     }
 
     /// Every live registration, optionally of one topic, sorted by topic then host.
@@ -297,20 +255,10 @@ impl Inner {
             instance: Some(record.instance.to_string()),
             metadata: (*record.metadata).clone(),
         };
-        match topic {
-            Some(topic) => state
-                .topics
-                .get(topic)
-                .into_iter()
-                .flat_map(|hosts| hosts.iter().map(|(host, record)| info(topic, host, record)))
-                .collect(),
-            None => state
-                .topics
-                .iter()
-                .flat_map(|(topic, hosts)| {
-                    hosts.iter().map(|(host, record)| info(topic, host, record))
-                })
-                .collect(),
-        }
+        state
+            .table
+            .iter(topic)
+            .map(|(t, h, r)| info(t, h, r))
+            .collect()
     }
 }

@@ -1,7 +1,9 @@
 //! Membership streams for backends that can watch their registry: the events, and the hub
 //! every backend hands its streams out through.
 
+mod changes;
 mod hub;
+mod table;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -10,7 +12,9 @@ use futures_core::Stream;
 
 use crate::{Metadata, Registration};
 
+pub use changes::membership_changes;
 pub use hub::{MembershipHub, MembershipSnapshot, SUBSCRIBER_BUFFER};
+pub use table::MembershipTable;
 
 /// What a membership stream yields: first the current membership, then each host that joined
 /// or left a topic.
