@@ -308,6 +308,8 @@ impl Registrar {
     /// Removes the pair wherever it is registered: through the local agent when it owns the
     /// service, through the catalog otherwise (the owning agent may re-sync it then).
     pub async fn expire(&self, topic: &str, host: &str) -> Result<()> {
+        // Marked whoever registered it: whether this process's matchmaker holds the pair is
+        // the beat's to tell (a restore in flight may re-create it just after this removal).
         lock(&self.vanished).insert(Registration::new(topic, host));
         let id = naming::service_id(&self.namespace, topic, host);
         let entries = self

@@ -14,13 +14,15 @@ use matchmaker_core::{
 };
 
 /// A registry of records that reports, on each beat, the registrations it does not hold;
-/// removals and drains fail while `down` is set, and `forgot_everything` makes the next beat
-/// report every registration lost (a lost lease).
+/// writes, removals and drains fail while `down` is set, and `forgot_everything` makes the
+/// next beat report every registration lost (a lost lease).
 #[derive(Default)]
 struct Flaky {
     records: Mutex<BTreeSet<(String, String)>>,
     down: AtomicBool,
     forgot_everything: AtomicBool,
+    /// When set, a beat reports nothing lost (what it does not see).
+    reports_nothing: AtomicBool,
     /// Every bulk write, as it was handed over.
     writes: Mutex<Vec<Vec<(String, String)>>>,
 }
@@ -79,9 +81,10 @@ impl HeartbeatBackend for Flaky {
         "flaky"
     }
     /// Refuses a batch that names one pair twice, as etcd refuses a transaction that writes
-    /// one key twice.
+    /// one key twice; fails while `down`.
     async fn backend_register_many(&self, registrations: &[Registration]) -> Result<()> {
         tokio::task::yield_now().await;
+        self.refuse_while_down()?;
         let batch: Vec<(String, String)> = registrations.iter().map(pair).collect();
         let distinct: BTreeSet<&(String, String)> = batch.iter().collect();
         if distinct.len() != batch.len() {
@@ -126,6 +129,9 @@ impl HeartbeatBackend for Flaky {
         if self.forgot_everything.swap(false, Ordering::SeqCst) {
             self.records.lock().unwrap().clear();
             return Ok(Beat::LostAll);
+        }
+        if self.reports_nothing.load(Ordering::SeqCst) {
+            return Ok(Beat::Alive);
         }
         let records = self.records.lock().unwrap();
         let lost: Vec<Registration> = registrations
@@ -187,6 +193,23 @@ async fn a_beat_that_finds_everything_lost_restores_every_registration_at_once()
     let writes = backend.writes();
     assert_eq!(writes.last(), Some(&pairs(&[("t", "a"), ("u", "b")])));
     assert!(backend.holds("t", "a") && backend.holds("u", "b"));
+}
+
+#[tokio::test]
+async fn a_restore_that_failed_is_retried_by_the_next_beat() {
+    let matchmaker = matchmaker();
+    matchmaker.register("t", "a").await.unwrap();
+    let backend = matchmaker.backend();
+    backend.forgot_everything.store(true, Ordering::SeqCst);
+    backend.down.store(true, Ordering::SeqCst);
+    assert!(matchmaker.send_heartbeats().await.is_err());
+    assert!(!backend.holds("t", "a"));
+    // The registry answers again; its next beat reports nothing lost (as a Consul agent whose
+    // instance check was re-created reports), but the matchmaker still owes the restore.
+    backend.down.store(false, Ordering::SeqCst);
+    backend.reports_nothing.store(true, Ordering::SeqCst);
+    matchmaker.send_heartbeats().await.unwrap();
+    assert!(backend.holds("t", "a"));
 }
 
 #[tokio::test]

@@ -37,6 +37,9 @@ struct Shared<B> {
     registrations: Mutex<RegistrationSet>,
     /// Single registers waiting to share one bulk write.
     batches: RegisterBatches,
+    /// What a beat found lost and could not restore (the registry failed the write): the next
+    /// beat restores it with whatever it finds lost then, whatever the backend reports.
+    unfinished_restores: Mutex<Vec<Registration>>,
     /// What must not exist: pairs whose removal failed (the registry was unreachable). Every
     /// beat retries them, so a failed unregister never leaves a record this process's
     /// heartbeat keeps alive.
@@ -50,15 +53,11 @@ struct Shared<B> {
 
 impl<B: HeartbeatBackend> Shared<B> {
     fn registrations(&self) -> MutexGuard<'_, RegistrationSet> {
-        self.registrations
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.registrations)
     }
 
     fn unfinished_removals(&self) -> MutexGuard<'_, BTreeSet<Registration>> {
-        self.unfinished_removals
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.unfinished_removals)
     }
 
     /// One beat: refresh what must exist and restore what the registry lost, then retry the
@@ -88,11 +87,12 @@ impl<B: HeartbeatBackend> Shared<B> {
     /// Writes again, in one bulk write, what `beat` reports the registry lost, as the set
     /// holds it now (a pair unregistered since is left out).
     async fn restore(&self, beat: Beat, snapshot: &[Registration]) -> Result<()> {
-        let lost = match beat {
-            Beat::Alive => return Ok(()),
-            Beat::Lost(lost) => lost,
-            Beat::LostAll => snapshot.to_vec(),
-        };
+        let mut lost = std::mem::take(&mut *lock(&self.unfinished_restores));
+        match beat {
+            Beat::Alive => {}
+            Beat::Lost(reported) => lost.extend(reported),
+            Beat::LostAll => lost = snapshot.to_vec(),
+        }
         let lost = as_held(&self.registrations, lost);
         if lost.is_empty() {
             return Ok(());
@@ -102,7 +102,10 @@ impl<B: HeartbeatBackend> Shared<B> {
             registrations = lost.len(),
             "the registry lost registrations of this process; restoring them"
         );
-        self.backend.backend_register_many(&lost).await?;
+        if let Err(error) = self.backend.backend_register_many(&lost).await {
+            *lock(&self.unfinished_restores) = lost;
+            return Err(error);
+        }
         crate::telemetry::reregistered(self.backend.name(), lost.len() as u64);
         Ok(())
     }
@@ -250,6 +253,7 @@ impl<B: HeartbeatBackend> HeartbeatMatchMaker<B> {
                 rules,
                 registrations: Mutex::new(RegistrationSet::default()),
                 batches: RegisterBatches::default(),
+                unfinished_restores: Mutex::new(Vec::new()),
                 unfinished_removals: Mutex::new(BTreeSet::new()),
                 beat_gate: tokio::sync::RwLock::new(()),
             }),
@@ -364,9 +368,7 @@ impl<B: HeartbeatBackend> HeartbeatMatchMaker<B> {
     }
 
     fn heart(&self) -> MutexGuard<'_, Option<JoinHandle<()>>> {
-        self.heart
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.heart)
     }
 
     async fn beat_loop(shared: Weak<Shared<B>>, interval: std::time::Duration) {
@@ -382,6 +384,13 @@ impl<B: HeartbeatBackend> HeartbeatMatchMaker<B> {
             tokio::time::sleep(interval).await;
         }
     }
+}
+
+/// `mutex`, whether or not a holder panicked (the values stay consistent between statements).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl<B: HeartbeatBackend> Drop for HeartbeatMatchMaker<B> {
