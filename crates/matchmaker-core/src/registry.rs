@@ -26,7 +26,8 @@ pub trait Registry: MatchMaker {
     /// Every registration the registry holds, optionally for one topic.
     async fn list(&self, topic: Option<&str>) -> Result<Vec<RegistrationInfo>>;
 
-    /// A stream of joins and leaves, optionally for one topic.
+    /// The membership, optionally of one topic: first a [`crate::MembershipEvent::Snapshot`],
+    /// then joins and leaves since it, with no gap.
     ///
     /// Dropping the stream stops watching; nothing else is affected.
     fn subscribe(&self, topic: Option<&str>) -> Result<MembershipStream>;

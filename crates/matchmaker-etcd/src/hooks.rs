@@ -62,8 +62,9 @@ impl HeartbeatBackend for EtcdBackend {
     /// One keep-alive (shared with concurrent callers: a keep-alive sent after this call
     /// began serves it), then, unless the cache holds the key on the current lease (after a
     /// register it does, so the ack is the keep-alive alone), "create the key if it does not
-    /// exist" in one transaction: a plain put would take over a key another instance wrote. A key deleted from outside whose delete the watch
-    /// has not delivered yet is re-created by the next heartbeat instead.
+    /// exist" in one transaction: a plain put would take over a key another instance wrote.
+    /// A key deleted from outside whose delete the watch has not delivered yet is re-created
+    /// by the next heartbeat instead.
     async fn ack_alive(&self, registration: &Registration) -> Result<()> {
         self.keep_lease_alive().await?;
         if self.holds_on_current_lease(registration) {
@@ -194,7 +195,7 @@ impl HeartbeatBackend for EtcdBackend {
             .collect())
     }
 
-    /// Joins and leaves from now on, fed by the same watch as the cache.
+    /// The current membership, then joins and leaves, fed by the same watch as the cache.
     fn subscribe(&self, topic: Option<&str>) -> Result<MembershipStream> {
         Ok(self.cache.subscribe(topic))
     }

@@ -261,8 +261,8 @@ pub trait HeartbeatBackend: HostDirectory + 'static {
     /// ([`crate::Error::Unsupported`] where the registry cannot list).
     async fn list(&self, topic: Option<&str>) -> Result<Vec<RegistrationInfo>>;
 
-    /// A stream of joins and leaves, optionally for one topic ([`crate::Error::Unsupported`] where
-    /// the registry cannot watch).
+    /// The membership, optionally of one topic: a snapshot first, then joins and leaves
+    /// ([`crate::Error::Unsupported`] where the registry cannot watch).
     fn subscribe(&self, topic: Option<&str>) -> Result<MembershipStream>;
 }
 

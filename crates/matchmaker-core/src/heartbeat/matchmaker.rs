@@ -359,7 +359,7 @@ impl<B: HeartbeatBackend> HeartbeatMatchMaker<B> {
         self.shared.backend.list(topic).await
     }
 
-    /// A stream of joins and leaves, optionally for one topic.
+    /// The membership, optionally of one topic: a snapshot first, then joins and leaves.
     pub fn subscribe(&self, topic: Option<&str>) -> Result<MembershipStream> {
         if let Some(topic) = topic {
             key::validate_topic(topic)?;
