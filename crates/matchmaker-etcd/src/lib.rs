@@ -81,6 +81,7 @@ mod lease;
 mod listing;
 mod members;
 pub mod naming;
+pub mod paging;
 mod retry;
 mod url;
 mod watcher;

@@ -1,6 +1,7 @@
 //! Listing the prefix in pages at one pinned revision, so no single response has to fit in
 //! gRPC's 4 MiB message limit (one Range of 25k registrations did not: "decoded message length
-//! too large") and the whole listing is one consistent snapshot.
+//! too large") and the whole listing is one consistent snapshot. Pages are sized by
+//! [`crate::paging`].
 
 use etcd_client::{Client, GetOptions, KeyValue};
 use matchmaker_core::Result;
@@ -8,10 +9,8 @@ use matchmaker_core::Result;
 use crate::cache::CachedEntry;
 use crate::errors::{from_client, BACKEND};
 use crate::naming::{foreign_key, KeySpace};
+use crate::paging::{self, FIRST_PAGE_KEYS, PAGE_BYTES};
 use crate::wire::RegistrationRecord;
-
-/// Keys per page: about 200 KB of registrations, far below the 4 MiB limit.
-pub(crate) const PAGE_SIZE: i64 = 1000;
 
 /// How many times a listing starts over when etcd compacted its pinned revision meanwhile.
 const COMPACTED_RETRIES: usize = 3;
@@ -21,19 +20,20 @@ pub(crate) async fn list_prefix(
     client: &Client,
     keys: &KeySpace,
 ) -> Result<(Vec<(String, String, CachedEntry)>, i64)> {
-    list_in_pages_of(client, keys, PAGE_SIZE).await
+    list_in_pages_of(client, keys, FIRST_PAGE_KEYS, PAGE_BYTES).await
 }
 
-/// [`list_prefix`] in pages of `page_size` keys, starting over (a few times) when etcd
-/// compacted the pinned revision between two pages.
+/// [`list_prefix`] in pages of about `page_bytes` after a first of `first_page_keys`, starting
+/// over (a few times) when etcd compacted the pinned revision between two pages.
 async fn list_in_pages_of(
     client: &Client,
     keys: &KeySpace,
-    page_size: i64,
+    first_page_keys: i64,
+    page_bytes: usize,
 ) -> Result<(Vec<(String, String, CachedEntry)>, i64)> {
     let mut attempt = 0;
     loop {
-        match list_pages(client, keys, page_size).await {
+        match list_pages(client, keys, first_page_keys, page_bytes).await {
             Err(error) if is_compacted(&error) && attempt < COMPACTED_RETRIES => {
                 attempt += 1;
                 tracing::debug!(backend = BACKEND, %error, "listing outlived its revision; starting over");
@@ -44,30 +44,44 @@ async fn list_in_pages_of(
     }
 }
 
-/// Pages of `page_size` keys: the first at the current revision, the rest pinned to it.
+/// Pages of about `page_bytes` after a first of `first_page_keys`: the first at the current
+/// revision, the rest pinned to it.
 async fn list_pages(
     client: &Client,
     keys: &KeySpace,
-    page_size: i64,
+    first_page_keys: i64,
+    page_bytes: usize,
 ) -> std::result::Result<(Vec<(String, String, CachedEntry)>, i64), etcd_client::Error> {
     let prefix = keys.prefix().as_bytes().to_vec();
     let end = range_end(&prefix);
     let mut entries = Vec::new();
     let mut start = prefix;
-    let mut revision = 0;
+    let (mut revision, mut page_keys) = (0, first_page_keys);
     loop {
         let mut options = GetOptions::new()
             .with_range(end.clone())
-            .with_limit(page_size);
+            .with_limit(page_keys);
         if revision != 0 {
             options = options.with_revision(revision);
         }
-        let response = client.clone().get(start.clone(), Some(options)).await?;
+        let response = match client.clone().get(start.clone(), Some(options)).await {
+            Err(error) if paging::is_too_large(&error) => match paging::smaller_page(page_keys) {
+                // The same page again, half as long.
+                Some(smaller) => {
+                    page_keys = smaller;
+                    continue;
+                }
+                None => return Err(error),
+            },
+            outcome => outcome?,
+        };
         if revision == 0 {
             revision = response.header().map_or(0, |header| header.revision());
         }
-        entries.extend(response.kvs().iter().filter_map(|kv| decode(keys, kv)));
-        match response.kvs().last() {
+        let kvs = response.kvs();
+        entries.extend(kvs.iter().filter_map(|kv| decode(keys, kv)));
+        page_keys = paging::next_page_keys(kvs, page_bytes);
+        match kvs.last() {
             Some(last) if response.more() => {
                 // The next page starts just after the last key of this one.
                 start = last.key().to_vec();
@@ -127,8 +141,9 @@ pub(crate) fn decode(keys: &KeySpace, kv: &KeyValue) -> Option<(String, String, 
 mod tests {
     use super::*;
 
-    /// Against the shared etcd (`MATCHMAKER_ETCD_ENDPOINTS`): pages of 3 list all 10 keys of
-    /// the prefix, at the revision of the first page, and nothing outside it.
+    /// Against the shared etcd (`MATCHMAKER_ETCD_ENDPOINTS`): pages of one key each (the first
+    /// of one, the rest aiming at one byte) list all 10 keys of the prefix, at the revision of the first page, and
+    /// nothing outside it.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn pages_list_every_key_at_one_revision() {
         let Some(endpoints) =
@@ -157,7 +172,7 @@ mod tests {
             .revision();
 
         // Other tests compact the shared etcd: the listing starts over then, as it does in use.
-        let (entries, revision) = list_in_pages_of(&client, &keys, 3).await.unwrap();
+        let (entries, revision) = list_in_pages_of(&client, &keys, 1, 1).await.unwrap();
         assert_eq!(entries.len(), 10);
         assert!(revision >= written, "{revision} < {written}");
         let mut hosts: Vec<&str> = entries.iter().map(|(_, host, _)| host.as_str()).collect();
@@ -175,6 +190,38 @@ mod tests {
             .await
             .unwrap();
         client.delete(outside, None).await.unwrap();
+    }
+
+    /// Against the shared etcd: 200 keys of 30 KB each (6 MB) do not fit in one 4 MiB response,
+    /// nor in pages of 1000, 500 or 250; the listing asks again with half the page until one
+    /// fits, sizes the rest by their bytes, and lists them all.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_page_too_large_for_one_message_is_asked_again_half_as_long() {
+        let Some(endpoints) = matchmaker_testkit::etcd::shared_endpoints_or_skip("page_too_large")
+        else {
+            return;
+        };
+        let prefix = format!("/matchmaker-test/large-{:016x}/", fastrand::u64(..));
+        let keys = KeySpace::new(&prefix).unwrap();
+        let mut client = etcd_client::Client::connect(&endpoints, None)
+            .await
+            .unwrap();
+        let value = "x".repeat(30_000);
+        for index in 0..200 {
+            let key = keys.key("t", &format!("h{index:03}"));
+            client.put(key, value.as_str(), None).await.unwrap();
+        }
+
+        let listed = list_prefix(&client, &keys).await;
+        client
+            .delete(
+                prefix.as_str(),
+                Some(etcd_client::DeleteOptions::new().with_prefix()),
+            )
+            .await
+            .unwrap();
+        let (entries, _) = listed.expect("lists keys too large for one response");
+        assert_eq!(entries.len(), 200);
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! The initial sync of a new instance at 1k, 10k and 100k registrations (100 hosts per topic),
-//! against a raw paged Range of the same prefix (pages of 1000 at one pinned revision, what the
-//! sync itself does without decoding or caching), and the heap the synced cache holds per
-//! registration (counted by the bench's allocator: bytes live after `connect` minus before).
+//! The initial sync of a new instance at 1k, 10k, 100k and 1M registrations (100 hosts per
+//! topic), against a raw paged Range of the same prefix (at one pinned revision, in pages sized
+//! as the sync sizes them: what the sync itself does without decoding or caching), and the heap
+//! the synced cache holds per registration (counted by the bench's allocator: bytes live after
+//! `connect` minus before).
 
 use std::time::Duration;
 
@@ -9,13 +10,13 @@ use etcd_client::{Client, GetOptions, Txn, TxnOp};
 use futures_util::future::try_join_all;
 
 use crate::report::{timed, BenchResult, Comparison, Samples};
+use matchmaker_etcd::paging::{next_page_keys, FIRST_PAGE_KEYS, PAGE_BYTES};
 use matchmaker_testkit::allocations::live_bytes;
 
-const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
+const SIZES: [usize; 4] = [1_000, 10_000, 100_000, 1_000_000];
 const HOSTS_PER_TOPIC: usize = 100;
 /// Sync rounds per size (each a sample per side).
 const ROUNDS: usize = 3;
-const PAGE: i64 = 1000;
 
 pub async fn compare(endpoints: &[String], raw: Client) -> BenchResult<Vec<Comparison>> {
     let mut rows = Vec::new();
@@ -85,7 +86,7 @@ async fn write(raw: &Client, prefix: &str, size: usize) -> BenchResult<()> {
     Ok(())
 }
 
-/// Every key under `prefix`, in pages of 1000 at the first page's revision.
+/// Every key under `prefix`, in pages sized as the sync sizes them, at the first page's revision.
 async fn raw_paged_range(raw: &Client, prefix: &str, size: usize) -> BenchResult<()> {
     let mut raw = raw.clone();
     // The prefix ends in '/': its range ends just past it, at '0'.
@@ -94,9 +95,11 @@ async fn raw_paged_range(raw: &Client, prefix: &str, size: usize) -> BenchResult
         *last += 1;
     }
     let mut start = prefix.as_bytes().to_vec();
-    let (mut revision, mut seen) = (0, 0);
+    let (mut revision, mut seen, mut page_keys) = (0, 0, FIRST_PAGE_KEYS);
     loop {
-        let mut options = GetOptions::new().with_range(end.clone()).with_limit(PAGE);
+        let mut options = GetOptions::new()
+            .with_range(end.clone())
+            .with_limit(page_keys);
         if revision != 0 {
             options = options.with_revision(revision);
         }
@@ -104,8 +107,10 @@ async fn raw_paged_range(raw: &Client, prefix: &str, size: usize) -> BenchResult
         if revision == 0 {
             revision = response.header().map_or(0, |header| header.revision());
         }
-        seen += response.kvs().len();
-        match response.kvs().last() {
+        let kvs = response.kvs();
+        seen += kvs.len();
+        page_keys = next_page_keys(kvs, PAGE_BYTES);
+        match kvs.last() {
             Some(last) if response.more() => {
                 start = last.key().to_vec();
                 start.push(0);
