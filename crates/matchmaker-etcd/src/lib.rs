@@ -83,6 +83,8 @@ mod members;
 pub mod naming;
 pub mod paging;
 mod retry;
+#[cfg(test)]
+mod test_etcd;
 mod url;
 mod watcher;
 mod wire;

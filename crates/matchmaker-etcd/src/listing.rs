@@ -140,22 +140,16 @@ pub(crate) fn decode(keys: &KeySpace, kv: &KeyValue) -> Option<(String, String, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_etcd::{delete_prefix, shared_etcd_and_new_prefix};
 
-    /// Against the shared etcd (`MATCHMAKER_ETCD_ENDPOINTS`): pages of one key each (the first
-    /// of one, the rest aiming at one byte) list all 10 keys of the prefix, at the revision of the first page, and
-    /// nothing outside it.
+    /// Against the shared etcd: pages of one key each (the first of one, the rest aiming at one
+    /// byte) list all 10 keys of the prefix, at the revision of the first page, and nothing
+    /// outside it.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn pages_list_every_key_at_one_revision() {
-        let Some(endpoints) =
-            matchmaker_testkit::etcd::shared_endpoints_or_skip("pages_list_every_key")
-        else {
+        let Some((mut client, keys, prefix)) = shared_etcd_and_new_prefix("pages").await else {
             return;
         };
-        let prefix = format!("/matchmaker-test/pages-{:016x}/", fastrand::u64(..));
-        let keys = KeySpace::new(&prefix).unwrap();
-        let mut client = etcd_client::Client::connect(&endpoints, None)
-            .await
-            .unwrap();
         for index in 0..10 {
             let host = format!("h{index}");
             client.put(keys.key("t", &host), "{}", None).await.unwrap();
@@ -182,13 +176,7 @@ mod tests {
             ["h0", "h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8", "h9"]
         );
 
-        client
-            .delete(
-                prefix.as_str(),
-                Some(etcd_client::DeleteOptions::new().with_prefix()),
-            )
-            .await
-            .unwrap();
+        delete_prefix(&mut client, &prefix).await;
         client.delete(outside, None).await.unwrap();
     }
 
@@ -197,15 +185,9 @@ mod tests {
     /// fits, sizes the rest by their bytes, and lists them all.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_page_too_large_for_one_message_is_asked_again_half_as_long() {
-        let Some(endpoints) = matchmaker_testkit::etcd::shared_endpoints_or_skip("page_too_large")
-        else {
+        let Some((mut client, keys, prefix)) = shared_etcd_and_new_prefix("large").await else {
             return;
         };
-        let prefix = format!("/matchmaker-test/large-{:016x}/", fastrand::u64(..));
-        let keys = KeySpace::new(&prefix).unwrap();
-        let mut client = etcd_client::Client::connect(&endpoints, None)
-            .await
-            .unwrap();
         let value = "x".repeat(30_000);
         for index in 0..200 {
             let key = keys.key("t", &format!("h{index:03}"));
@@ -213,13 +195,7 @@ mod tests {
         }
 
         let listed = list_prefix(&client, &keys).await;
-        client
-            .delete(
-                prefix.as_str(),
-                Some(etcd_client::DeleteOptions::new().with_prefix()),
-            )
-            .await
-            .unwrap();
+        delete_prefix(&mut client, &prefix).await;
         let (entries, _) = listed.expect("lists keys too large for one response");
         assert_eq!(entries.len(), 200);
     }

@@ -4,20 +4,13 @@ use std::time::Duration;
 
 use super::PrefixWatcher;
 use crate::cache::RegistrationCache;
-use crate::naming::KeySpace;
+use crate::test_etcd::shared_etcd_and_new_prefix;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_from_a_compacted_revision_re_lists_the_prefix_and_resumes() {
-    let Some(endpoints) =
-        matchmaker_testkit::etcd::shared_endpoints_or_skip("watch_from_a_compacted_revision")
-    else {
+    let Some((mut client, keys, prefix)) = shared_etcd_and_new_prefix("compacted").await else {
         return;
     };
-    let prefix = format!("/matchmaker-test/compacted-{:016x}/", fastrand::u64(..));
-    let keys = KeySpace::new(&prefix).unwrap();
-    let mut client = etcd_client::Client::connect(&endpoints, None)
-        .await
-        .unwrap();
     client
         .put(keys.key("t", "before"), "{}", None)
         .await
