@@ -168,3 +168,37 @@ async fn list_shows_the_instance_the_time_left_and_the_metadata() {
     assert_eq!(json["instance"], a.backend().instance());
     support::delete_prefix(&endpoints, &prefix).await;
 }
+
+/// Why `ack_alive` creates a missing key in a create-if-missing transaction and never puts over
+/// one: a plain put would move another instance's record onto this process's lease, under its
+/// instance id and without the metadata it was registered with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ack_alive_of_a_pair_another_instance_registered_leaves_its_record_alone() {
+    let Some(endpoints) = shared_endpoints("ack_alive_leaves_another_instances_record") else {
+        return;
+    };
+    let prefix = random_prefix("ack-other");
+    let (a, b) = pair(&endpoints, &prefix).await;
+    let metadata: matchmaker_core::Metadata = [("zone".to_owned(), "a".to_owned())].into();
+    a.register_with("t", "h", metadata).await.unwrap();
+    let seen = wait_until_fanout(&b, "t", &["h"], Duration::from_secs(2)).await;
+    assert!(seen.is_some(), "B never saw A's registration");
+    let mut raw = support::raw_client(&endpoints).await;
+    let key = matchmaker_etcd::naming::registration_key(&prefix, "t", "h");
+    let record = |response: etcd_client::GetResponse| {
+        let kv = response.kvs().first().expect("the key exists").clone();
+        (kv.lease(), kv.value().to_vec())
+    };
+    let before = record(raw.get(key.as_str(), None).await.unwrap());
+
+    b.ack_alive("t", "h").await.unwrap();
+
+    let after = record(raw.get(key.as_str(), None).await.unwrap());
+    assert_eq!(
+        (after.0, String::from_utf8_lossy(&after.1)),
+        (before.0, String::from_utf8_lossy(&before.1)),
+        "B's ack_alive changed A's record (lease, value)"
+    );
+    assert!(b.registrations().is_empty());
+    support::delete_prefix(&endpoints, &prefix).await;
+}
