@@ -183,6 +183,18 @@ pub(crate) fn is_lease_not_found(error: &etcd_client::Error) -> bool {
     }
 }
 
+/// True when etcd compacted the revision a read was pinned to.
+pub(crate) fn is_compacted(error: &etcd_client::Error) -> bool {
+    error
+        .to_string()
+        .contains("required revision has been compacted")
+}
+
+/// True when a response exceeded the client's message limit (tonic's 4 MiB).
+pub(crate) fn is_too_large(error: &etcd_client::Error) -> bool {
+    error.to_string().contains("message length too large")
+}
+
 /// An `Unavailable` error with a plain message (timeouts, closed streams).
 pub(crate) fn unavailable(message: impl Into<String>) -> Error {
     Error::unavailable(BACKEND, message.into())

@@ -7,7 +7,7 @@ use etcd_client::{Client, GetOptions, KeyValue};
 use matchmaker_core::Result;
 
 use crate::cache::CachedEntry;
-use crate::errors::{from_client, BACKEND};
+use crate::errors::{from_client, is_compacted, is_too_large, BACKEND};
 use crate::naming::{foreign_key, KeySpace};
 use crate::paging::{self, FIRST_PAGE_KEYS, PAGE_BYTES};
 use crate::wire::RegistrationRecord;
@@ -65,7 +65,7 @@ async fn list_pages(
             options = options.with_revision(revision);
         }
         let response = match client.clone().get(start.clone(), Some(options)).await {
-            Err(error) if paging::is_too_large(&error) => match paging::smaller_page(page_keys) {
+            Err(error) if is_too_large(&error) => match paging::smaller_page(page_keys) {
                 // The same page again, half as long.
                 Some(smaller) => {
                     page_keys = smaller;
@@ -104,12 +104,6 @@ fn range_end(prefix: &[u8]) -> Vec<u8> {
     }
     // Every byte was 0xff: everything from the prefix on ("\0" means "to the end").
     vec![0]
-}
-
-fn is_compacted(error: &etcd_client::Error) -> bool {
-    error
-        .to_string()
-        .contains("required revision has been compacted")
 }
 
 pub(crate) fn decode(keys: &KeySpace, kv: &KeyValue) -> Option<(String, String, CachedEntry)> {

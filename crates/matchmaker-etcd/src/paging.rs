@@ -38,11 +38,6 @@ pub fn smaller_page(keys: i64) -> Option<i64> {
     (keys > 1).then_some(keys / 2)
 }
 
-/// True when `error` is a response that exceeded the client's message limit.
-pub(crate) fn is_too_large(error: &etcd_client::Error) -> bool {
-    error.to_string().contains("message length too large")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
