@@ -148,13 +148,14 @@ impl RegistrationCache {
     pub(crate) fn apply_put(&self, topic: &str, host: &str, mut entry: CachedEntry) {
         let mut state = self.state();
         entry.instance = entry.instance.map(|name| state.instances.share(name));
-        if let Some(existing) = state.table.get(topic, host) {
-            if existing.mod_revision > entry.mod_revision {
-                return;
-            }
+        let existing = state.table.get(topic, host);
+        if existing.is_some_and(|existing| existing.mod_revision > entry.mod_revision) {
+            return;
         }
-        let metadata = metadata_of(&entry);
-        if state.table.insert(topic, host, entry) {
+        // Only a join carries metadata (a re-put of a known key allocates nothing for it).
+        let joined = existing.is_none().then(|| metadata_of(&entry));
+        state.table.insert(topic, host, entry);
+        if let Some(metadata) = joined {
             state
                 .hub
                 .publish(MembershipEvent::joined(topic, host, metadata));

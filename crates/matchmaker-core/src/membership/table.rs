@@ -2,6 +2,7 @@
 //! snapshots lookups read: the membership cache the etcd and memory backends both keep.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::sync::Arc;
 
 use super::{membership_changes, MembershipEvent};
@@ -108,11 +109,6 @@ impl<V> MembershipTable<V> {
         events
     }
 
-    /// Every registration, by topic then host (what a re-list compares with).
-    pub fn topics(&self) -> &BTreeMap<String, BTreeMap<String, V>> {
-        &self.topics
-    }
-
     /// The live hosts of `topic`: the shared snapshot, rebuilt only after a change.
     pub fn live_topic(&mut self, topic: &str) -> Arc<LiveTopic> {
         self.live.get_or_build_from(topic, self.topics.get(topic))
@@ -123,9 +119,13 @@ impl<V> MembershipTable<V> {
         &'a self,
         topic: Option<&'a str>,
     ) -> impl Iterator<Item = (&'a str, &'a str, &'a V)> + 'a {
+        // One topic is looked up, not searched for among all of them.
+        let selected = match topic {
+            Some(topic) => (Bound::Included(topic), Bound::Included(topic)),
+            None => (Bound::Unbounded, Bound::Unbounded),
+        };
         self.topics
-            .iter()
-            .filter(move |(name, _)| topic.is_none_or(|wanted| wanted == name.as_str()))
+            .range::<str, _>(selected)
             .flat_map(|(topic, hosts)| {
                 hosts
                     .iter()
